@@ -1,0 +1,52 @@
+using System.Net;
+
+namespace Switchboard.Hosting;
+
+/// <summary>
+/// Decides which addresses the server may listen on. Until authentication exists, only loopback addresses are allowed:
+/// anything else would put unauthenticated tools on the network.
+/// </summary>
+public static class ListenAddressPolicy
+{
+    /// <summary>Splits a <c>--urls</c> value and checks every address; throws with an operator-facing message otherwise.</summary>
+    public static IReadOnlyList<string> ParseLoopbackOnly(string urls)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        var result = new List<string>();
+        foreach (var raw in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var normalized = raw.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal);
+            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+                || (uri.AbsolutePath != "/" && uri.AbsolutePath.Length > 0))
+            {
+                throw new SwitchboardStartupException($"'{raw}' is not a listen address; use the form http://127.0.0.1:8080.");
+            }
+
+            if (!IsLoopback(uri.Host))
+            {
+                throw new SwitchboardStartupException(
+                    $"Refusing to listen on {raw}: Switchboard has no authentication yet, so it only listens on loopback " +
+                    "addresses (127.0.0.1, [::1] or localhost). Use for example --urls http://127.0.0.1:8080.");
+            }
+
+            result.Add(raw);
+        }
+
+        if (result.Count == 0)
+        {
+            throw new SwitchboardStartupException("No listen address given; use for example --urls http://127.0.0.1:8080.");
+        }
+
+        return result;
+    }
+
+    internal static bool IsLoopback(string host)
+    {
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address);
+    }
+}

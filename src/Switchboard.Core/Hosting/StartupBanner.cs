@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Switchboard.Plugins;
+using Switchboard.Storage;
+using Switchboard.Transports.Mcp;
+
+namespace Switchboard.Hosting;
+
+/// <summary>
+/// Prints, once the server listens, where MCP is served and the exact <c>claude mcp add</c> line that connects
+/// Claude Code. Written to standard output directly (not through logging) so it is always visible.
+/// </summary>
+internal sealed class StartupBanner(
+    IHostApplicationLifetime lifetime,
+    IServer server,
+    ToolCatalog catalog,
+    SqliteDatabase database,
+    IOptions<SwitchboardOptions> options,
+    TextWriter writer) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(Print);
+        lifetime.ApplicationStopped.Register(() => writer.WriteLine("Switchboard stopped."));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The MCP URL to advertise: the first IPv4 loopback address if there is one.</summary>
+    internal static string? PickMcpUrl(IEnumerable<string> addresses)
+    {
+        var list = addresses.ToList();
+        var chosen = list.FirstOrDefault(a => a.Contains("://127.", StringComparison.Ordinal))
+            ?? list.FirstOrDefault(a => a.Contains("://localhost", StringComparison.OrdinalIgnoreCase))
+            ?? list.FirstOrDefault();
+        return chosen is null ? null : chosen.TrimEnd('/') + SwitchboardEndpointRouteBuilderExtensions.McpPath;
+    }
+
+    private void Print()
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var mcpUrl = PickMcpUrl(addresses);
+        var snapshot = catalog.Current;
+        var plugins = string.Join(", ", snapshot.Plugins.Select(p =>
+            $"{p.Name} {p.Version} ({snapshot.Tools.Count(t => ReferenceEquals(t.Plugin, p))} tools)"));
+        var name = options.Value.ServerName;
+
+        writer.WriteLine($"Switchboard {McpServerOptionsSetup.ServerVersion} is serving MCP at {mcpUrl}");
+        writer.WriteLine($"  Listening on: {string.Join(", ", addresses)}");
+        writer.WriteLine($"  Plugins:      {(plugins.Length == 0 ? "(none)" : plugins)}");
+        writer.WriteLine($"  Data:         {database.FilePath}");
+        writer.WriteLine("Connect Claude Code with:");
+        writer.WriteLine($"  claude mcp add --transport http {name} {mcpUrl}");
+        writer.Flush();
+    }
+}

@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Switchboard.Plugins.Conformance;
+
+namespace Switchboard.Hosting;
+
+/// <summary>Builds the web application that <c>switchboard serve</c> runs. Tests and embedding hosts use it too.</summary>
+public static class SwitchboardServer
+{
+    /// <summary>
+    /// Builds the server. Configuration sources, later winning: the JSON file given with <c>--config</c>, environment
+    /// variables (<c>Switchboard__Section__Key</c>), command-line flags, then <see cref="ServeSettings.ConfigurationOverrides"/>.
+    /// </summary>
+    public static WebApplication Build(ServeSettings settings, Action<ISwitchboardBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Switchboard",
+            ContentRootPath = Directory.GetCurrentDirectory(),
+        });
+
+        ConfigureConfiguration(builder.Configuration, settings);
+        var bound = new SwitchboardOptions();
+        builder.Configuration.GetSection(SwitchboardOptions.SectionName).Bind(bound);
+        var urls = ListenAddressPolicy.ParseLoopbackOnly(bound.Urls);
+        builder.WebHost.UseUrls([.. urls]);
+
+        ConfigureLogging(builder.Logging, builder.Configuration);
+
+        var switchboard = builder.Services.AddSwitchboard(builder.Configuration).AddSamplePlugins();
+        if (settings.ConformanceFixtures)
+        {
+            switchboard.AddConformanceFixtures();
+        }
+
+        configure?.Invoke(switchboard);
+        builder.Services.AddSingleton<StartupBanner>(sp => ActivatorUtilities.CreateInstance<StartupBanner>(sp, settings.BannerWriter ?? Console.Out));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StartupBanner>());
+
+        var app = builder.Build();
+        app.MapSwitchboard();
+        return app;
+    }
+
+    internal static void ConfigureConfiguration(IConfigurationManager configuration, ServeSettings settings)
+    {
+        configuration.Sources.Clear();
+        if (settings.ConfigFile is { } file)
+        {
+            var path = Path.GetFullPath(file);
+            if (!File.Exists(path))
+            {
+                throw new SwitchboardStartupException($"Configuration file '{path}' was not found.");
+            }
+
+            configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+        }
+
+        configuration.AddEnvironmentVariables();
+        var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (settings.Urls is not null)
+        {
+            flags[$"{SwitchboardOptions.SectionName}:{nameof(SwitchboardOptions.Urls)}"] = settings.Urls;
+        }
+
+        if (settings.DataDirectory is not null)
+        {
+            flags[$"{SwitchboardOptions.SectionName}:{nameof(SwitchboardOptions.DataDirectory)}"] = settings.DataDirectory;
+        }
+
+        configuration.AddInMemoryCollection(flags);
+        if (settings.ConfigurationOverrides is { Count: > 0 } overrides)
+        {
+            configuration.AddInMemoryCollection(overrides);
+        }
+    }
+
+    internal static void ConfigureLogging(ILoggingBuilder logging, IConfiguration configuration, bool toStandardError = false)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        logging.AddFilter("ModelContextProtocol", LogLevel.Warning);
+        logging.AddConfiguration(configuration.GetSection("Logging"));
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss ";
+        });
+        if (toStandardError)
+        {
+            logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol.AspNetCore;
+using ModelContextProtocol.Server;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Switchboard.Diagnostics;
+using Switchboard.Pipeline;
+using Switchboard.Plugins;
+using Switchboard.Plugins.Samples;
+using Switchboard.Scaling;
+using Switchboard.Storage;
+using Switchboard.Transports.Http;
+using Switchboard.Transports.Mcp;
+
+namespace Switchboard.Hosting;
+
+/// <summary>Adds Switchboard to a service collection; features chain on the returned builder.</summary>
+public interface ISwitchboardBuilder
+{
+    IServiceCollection Services { get; }
+}
+
+internal sealed class SwitchboardBuilder(IServiceCollection services) : ISwitchboardBuilder
+{
+    public IServiceCollection Services { get; } = services;
+}
+
+public static class SwitchboardServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the gateway: options (bound from the <c>Switchboard</c> section and validated at start), storage, the
+    /// plugin catalog, the message pipeline, the MCP server (both protocol eras) and telemetry. Plugins are added on
+    /// the returned builder.
+    /// </summary>
+    public static ISwitchboardBuilder AddSwitchboard(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var section = configuration.GetSection(SwitchboardOptions.SectionName);
+        services.AddOptions<SwitchboardOptions>().Bind(section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwitchboardOptions>, SwitchboardOptionsValidator>());
+        services.AddOptions<HostOptions>().Configure<IOptions<SwitchboardOptions>>((host, sb) => host.ShutdownTimeout = sb.Value.Http.ShutdownTimeout);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, sb) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = sb.Value.Http.MaxRequestBodyBytes;
+        });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<SwitchboardDiagnostics>();
+        services.TryAddSingleton<ReadinessState>();
+
+        // Storage: the embedded default.
+        services.TryAddSingleton<SqliteDatabase>();
+        services.AddHostedService<StorageInitializer>();
+
+        // Plugins and the catalog.
+        services.TryAddSingleton<ToolCatalog>();
+        services.TryAddSingleton<PluginCatalogLoader>();
+        services.AddHostedService(sp => sp.GetRequiredService<PluginCatalogLoader>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPluginSource, InProcessPluginSource>());
+
+        // The message pipeline: stages are a list, composed once.
+        services.TryAddSingleton<PluginInvocationHandler>();
+        services.TryAddSingleton<GatewayPipeline>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, TelemetryStage>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, ToolResolutionStage>());
+
+        // MCP: the SDK server, both eras on one endpoint, with the gateway's handlers.
+        services.TryAddSingleton(new McpTransportResolver(GatewayTransport.StreamableHttp));
+        services.TryAddSingleton<McpToolHandlers>();
+        services.AddMcpServer().WithHttpTransport(http => http.SessionMode = HttpServerSessionMode.StatefulForInitializeClients);
+        services.AddTransient<IConfigureOptions<McpServerOptions>, McpServerOptionsSetup>();
+
+        // HTTP guards.
+        services.TryAddSingleton<EndpointAllowlist>();
+
+        AddTelemetry(services, section.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
+        return new SwitchboardBuilder(services);
+    }
+
+    /// <summary>Adds an in-process plugin.</summary>
+    public static ISwitchboardBuilder AddPlugin(this ISwitchboardBuilder builder, PluginDescriptor plugin)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(plugin);
+        builder.Services.AddSingleton(plugin);
+        return builder;
+    }
+
+    /// <summary>Adds an in-process plugin whose tools are the <see cref="McpServerToolAttribute"/> methods of <typeparamref name="TTools"/>.</summary>
+    public static ISwitchboardBuilder AddPlugin<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods)] TTools>(
+        this ISwitchboardBuilder builder,
+        string name,
+        string version,
+        string? description = null,
+        TimeSpan? defaultToolTimeout = null)
+        => builder.AddPlugin(PluginDescriptor.FromType<TTools>(name, version, description, defaultToolTimeout));
+
+    /// <summary>Adds the two sample plugins served by default: <c>clock</c> and <c>text</c>.</summary>
+    public static ISwitchboardBuilder AddSamplePlugins(this ISwitchboardBuilder builder)
+        => builder
+            .AddPlugin<ClockTools>(ClockTools.PluginName, ClockTools.PluginVersion, "Current time and time-zone conversion.")
+            .AddPlugin<TextTools>(TextTools.PluginName, TextTools.PluginVersion, "Echo and word count.");
+
+    /// <summary>Adds a pipeline stage. Its <see cref="GatewayStage.Order"/> decides where it runs.</summary>
+    public static ISwitchboardBuilder AddStage<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStage>(this ISwitchboardBuilder builder)
+        where TStage : GatewayStage
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, TStage>());
+        return builder;
+    }
+
+    private static void AddTelemetry(IServiceCollection services, TelemetryOptions telemetry)
+    {
+        var otel = services.AddOpenTelemetry();
+        otel.WithMetrics(metrics =>
+        {
+            metrics.AddMeter(SwitchboardDiagnostics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
+            metrics.AddPrometheusExporter();
+            if (!string.IsNullOrWhiteSpace(telemetry.OtlpEndpoint))
+            {
+                metrics.AddOtlpExporter(o => o.Endpoint = new Uri(telemetry.OtlpEndpoint));
+            }
+        });
+
+        // Spans cost something only when listened to; without an exporter no tracer provider is added.
+        if (!string.IsNullOrWhiteSpace(telemetry.OtlpEndpoint))
+        {
+            otel.WithTracing(tracing => tracing
+                .AddSource(SwitchboardDiagnostics.SourceName)
+                .AddOtlpExporter(o => o.Endpoint = new Uri(telemetry.OtlpEndpoint)));
+        }
+    }
+}

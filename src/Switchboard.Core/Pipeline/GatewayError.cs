@@ -1,0 +1,63 @@
+using ModelContextProtocol;
+
+namespace Switchboard.Pipeline;
+
+/// <summary>What kind of protocol-level failure a request ended in; transports map it to their own error form.</summary>
+public enum GatewayErrorKind
+{
+    /// <summary>The request named something that does not exist (unknown tool). JSON-RPC -32602, REST 404.</summary>
+    NotFound,
+
+    /// <summary>The request was malformed (bad cursor, bad parameters). JSON-RPC -32602, REST 400.</summary>
+    InvalidRequest,
+
+    /// <summary>The gateway is not able to serve the request right now. JSON-RPC -32603, REST 503.</summary>
+    Unavailable,
+
+    /// <summary>An unexpected failure inside the gateway. JSON-RPC -32603, REST 500.</summary>
+    Internal,
+}
+
+/// <summary>
+/// A protocol-level failure carried as a value through the pipeline. Its message reaches the caller, so it must never
+/// contain secrets, stack traces or raw argument values.
+/// </summary>
+public sealed record GatewayError(GatewayErrorKind Kind, string Message)
+{
+    /// <summary>The JSON-RPC error code the MCP transports use for this error.</summary>
+    public McpErrorCode JsonRpcCode => Kind switch
+    {
+        GatewayErrorKind.NotFound => McpErrorCode.InvalidParams,
+        GatewayErrorKind.InvalidRequest => McpErrorCode.InvalidParams,
+        _ => McpErrorCode.InternalError,
+    };
+
+    /// <summary>The HTTP status the REST transport uses for this error.</summary>
+    public int HttpStatus => Kind switch
+    {
+        GatewayErrorKind.NotFound => 404,
+        GatewayErrorKind.InvalidRequest => 400,
+        GatewayErrorKind.Unavailable => 503,
+        _ => 500,
+    };
+
+    public static GatewayError UnknownTool(string name) => new(GatewayErrorKind.NotFound, $"Unknown tool: '{Printable(name)}'");
+
+    public static GatewayError InvalidCursor() => new(GatewayErrorKind.InvalidRequest, "Invalid cursor: pass back a nextCursor value exactly as returned by tools/list.");
+
+    /// <summary>Echoes caller input safely: bounded length, no control characters.</summary>
+    internal static string Printable(string value)
+    {
+        var text = value.Length <= 128 ? value : value[..128] + "...";
+        return string.Create(text.Length, text, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? '?' : source[i];
+            }
+        });
+    }
+
+    /// <summary>Turns the error into the exception the MCP SDK maps to a JSON-RPC error response.</summary>
+    public McpProtocolException ToProtocolException() => new(Message, JsonRpcCode);
+}

@@ -1,0 +1,57 @@
+using ModelContextProtocol.Protocol;
+
+namespace Switchboard.Plugins;
+
+/// <summary>One tool as the gateway serves it: its exposed name, where it comes from, and how to run it.</summary>
+public sealed class CatalogTool
+{
+    internal CatalogTool(string name, LoadedPlugin plugin, string localName, Tool protocolTool, TimeSpan timeout, IToolInvoker invoker)
+    {
+        Name = name;
+        Plugin = plugin;
+        LocalName = localName;
+        ProtocolTool = protocolTool;
+        Timeout = timeout;
+        Invoker = invoker;
+    }
+
+    /// <summary>The exposed (namespaced or aliased) name clients call.</summary>
+    public string Name { get; }
+
+    /// <summary>The plugin the tool belongs to.</summary>
+    public LoadedPlugin Plugin { get; }
+
+    /// <summary>The tool's own name inside its plugin.</summary>
+    public string LocalName { get; }
+
+    /// <summary>The tool definition as listed to clients (with <see cref="Name"/> as its name).</summary>
+    public Tool ProtocolTool { get; }
+
+    /// <summary>How long one call may run before it is cancelled.</summary>
+    public TimeSpan Timeout { get; }
+
+    internal IToolInvoker Invoker { get; }
+
+    /// <summary>A human description of where the tool comes from, used in errors.</summary>
+    public string Source => $"tool '{LocalName}' of plugin '{Plugin.Name}' {Plugin.Version} ({Plugin.Source})";
+
+    public override string ToString() => Name;
+}
+
+/// <summary>A plugin after loading: its identity and the tools it offers, before naming rules are applied.</summary>
+/// <param name="Name">The plugin name (lowercase letters, digits, hyphens).</param>
+/// <param name="Version">The plugin version.</param>
+/// <param name="Source">Where the plugin is defined, for error messages (type name, command, URL).</param>
+/// <param name="ToolNamePrefix">The prefix of exposed names; <see langword="null"/> means the plugin name, empty means none.</param>
+/// <param name="DefaultTimeout">The plugin's own default tool timeout, if it declares one.</param>
+/// <param name="Tools">The tools, keyed by their own names.</param>
+public sealed record LoadedPlugin(
+    string Name,
+    string Version,
+    string Source,
+    string? ToolNamePrefix,
+    TimeSpan? DefaultTimeout,
+    IReadOnlyList<PluginTool> Tools);
+
+/// <summary>One tool offered by a plugin: its definition (with the plugin's own name) and its invoker.</summary>
+public sealed record PluginTool(Tool ProtocolTool, IToolInvoker Invoker);

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using Switchboard.Pipeline;
+
+namespace Switchboard.Plugins;
+
+/// <summary>
+/// The last step of the pipeline: checks the arguments, runs the tool under its timeout and turns every way a tool
+/// can end into a result. A tool that overruns gets its work cancelled and the caller an <c>isError</c> result naming
+/// the timeout, even if the tool ignores cancellation.
+/// </summary>
+public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, ILogger<PluginInvocationHandler> logger)
+{
+    public async ValueTask<ToolCallOutcome> InvokeAsync(ToolCallContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var tool = context.Tool ?? throw new InvalidOperationException("The tool was not resolved before invocation.");
+
+        if (!ToolArgumentValidator.TryValidate(tool.ProtocolTool.InputSchema, context.Arguments, out var problem))
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.InvalidArguments;
+            return ToolCallOutcome.ToolErrorResult($"Invalid arguments for tool '{tool.Name}': {problem}");
+        }
+
+        var invocation = new ToolInvocation
+        {
+            Tool = tool,
+            Arguments = context.Arguments,
+            Meta = context.Meta,
+            ProgressToken = context.ProgressToken,
+            McpRequest = context.McpRequest,
+            Services = context.McpRequest?.Services,
+        };
+
+        using var timeout = new CancellationTokenSource(tool.Timeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        Task<CallToolResult> work;
+        try
+        {
+            work = tool.Invoker.InvokeAsync(invocation, linked.Token).AsTask();
+        }
+        catch (Exception ex)
+        {
+            work = Task.FromException<CallToolResult>(ex);
+        }
+
+        try
+        {
+            // WaitAsync returns when the deadline passes even if the tool ignores its cancellation token.
+            var result = await work.WaitAsync(linked.Token);
+            context.OutcomeKind = result.IsError == true ? ToolCallOutcomeKind.ToolError : ToolCallOutcomeKind.Success;
+            return result;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.Timeout;
+            ObserveLateCompletion(work, tool);
+            if (logger.IsEnabled(LogLevel.Warning))
+            {
+                Log.ToolTimedOut(logger, tool.Name, tool.Timeout.TotalMilliseconds);
+            }
+            return ToolCallOutcome.ToolErrorResult(
+                $"Tool '{tool.Name}' timed out after {FormatDuration(tool.Timeout)} and was cancelled. " +
+                "Try again with a smaller request, or ask the operator to raise the tool's timeout.");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.Cancelled;
+            ObserveLateCompletion(work, tool);
+            throw;
+        }
+        catch (InputRequiredException)
+        {
+            // MCP 2026-07-28 multi-round-trip: the tool asks the client for input; the SDK turns this into the result.
+            context.OutcomeKind = ToolCallOutcomeKind.InputRequired;
+            throw;
+        }
+        catch (McpProtocolException)
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.ProtocolError;
+            throw;
+        }
+        catch (McpException ex)
+        {
+            // McpException messages are written for the caller by the tool author.
+            context.OutcomeKind = ToolCallOutcomeKind.ToolError;
+            return ToolCallOutcome.ToolErrorResult($"Tool '{tool.Name}' failed: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException or FormatException)
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.InvalidArguments;
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                Log.ToolRejectedArguments(logger, tool.Name, ex.GetType().Name);
+            }
+            return ToolCallOutcome.ToolErrorResult(
+                $"Invalid arguments for tool '{tool.Name}': the values could not be used. Check them against the tool's input schema.");
+        }
+        catch (Exception ex)
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.ToolError;
+            if (logger.IsEnabled(LogLevel.Warning))
+            {
+                Log.ToolFailed(logger, tool.Name, ex.GetType().Name, ex);
+            }
+            return ToolCallOutcome.ToolErrorResult($"Tool '{tool.Name}' failed with an internal error.");
+        }
+    }
+
+    private void ObserveLateCompletion(Task<CallToolResult> work, CatalogTool tool)
+    {
+        if (work.IsCompleted)
+        {
+            _ = work.Exception;
+            return;
+        }
+
+        _ = work.ContinueWith(
+            static (t, state) =>
+            {
+                var (log, name) = ((ILogger, string))state!;
+                if (t.IsFaulted && t.Exception?.InnerException is not OperationCanceledException)
+                {
+                    Log.LateToolFailure(log, name, t.Exception!.InnerException!.GetType().Name);
+                }
+            },
+            (logger, tool.Name),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    internal static string FormatDuration(TimeSpan duration) => duration.TotalSeconds >= 1
+        ? $"{duration.TotalSeconds:0.###} s"
+        : $"{duration.TotalMilliseconds:0} ms";
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, EventName = "ToolTimedOut", Level = LogLevel.Warning, Message = "Tool {Tool} timed out after {TimeoutMs} ms and was cancelled")]
+        public static partial void ToolTimedOut(ILogger logger, string tool, double timeoutMs);
+
+        [LoggerMessage(EventId = 2002, EventName = "ToolFailed", Level = LogLevel.Warning, Message = "Tool {Tool} threw {ExceptionType}")]
+        public static partial void ToolFailed(ILogger logger, string tool, string exceptionType, Exception exception);
+
+        [LoggerMessage(EventId = 2003, EventName = "ToolRejectedArguments", Level = LogLevel.Information, Message = "Tool {Tool} rejected its arguments ({ExceptionType})")]
+        public static partial void ToolRejectedArguments(ILogger logger, string tool, string exceptionType);
+
+        [LoggerMessage(EventId = 2004, EventName = "LateToolFailure", Level = LogLevel.Debug, Message = "Tool {Tool} failed with {ExceptionType} after its call had already ended")]
+        public static partial void LateToolFailure(ILogger logger, string tool, string exceptionType);
+    }
+}

@@ -1,0 +1,36 @@
+using System.Collections.Concurrent;
+
+namespace Switchboard.Scaling;
+
+/// <summary>
+/// Tracks which parts of the server are ready. <c>/readyz</c> answers 200 only when every registered part is ready,
+/// so a load balancer never sends traffic to a replica that is still opening storage or loading plugins.
+/// </summary>
+public sealed class ReadinessState
+{
+    public const string Storage = "storage";
+    public const string Plugins = "plugins";
+
+    private readonly ConcurrentDictionary<string, ComponentState> _components = new(StringComparer.Ordinal);
+
+    /// <summary>Declares a part that must become ready.</summary>
+    public void Register(string component) => _components.TryAdd(component, ComponentState.Starting);
+
+    public void MarkReady(string component) => _components[component] = ComponentState.Ready;
+
+    public void MarkFailed(string component) => _components[component] = ComponentState.Failed;
+
+    /// <summary>True when at least one part is registered and all are ready.</summary>
+    public bool IsReady => !_components.IsEmpty && _components.Values.All(s => s == ComponentState.Ready);
+
+    /// <summary>The parts and their states, sorted by name.</summary>
+    public IReadOnlyList<KeyValuePair<string, ComponentState>> Components
+        => _components.OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
+}
+
+public enum ComponentState
+{
+    Starting,
+    Ready,
+    Failed,
+}

@@ -1,0 +1,3 @@
+using Switchboard.Hosting.Cli;
+
+return await SwitchboardCommandLine.RunAsync(args);

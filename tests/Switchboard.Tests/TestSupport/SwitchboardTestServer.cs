@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Hosting;
+
+namespace Switchboard.Tests.TestSupport;
+
+/// <summary>
+/// A real Switchboard server on loopback (Kestrel, port 0) with its own temporary data folder and SQLite file.
+/// Built exactly as <c>switchboard serve</c> builds it.
+/// </summary>
+public sealed class SwitchboardTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TemporaryDirectory _data;
+    private readonly bool _ownsData;
+
+    private SwitchboardTestServer(WebApplication app, TemporaryDirectory data, bool ownsData, StringWriter banner)
+    {
+        _app = app;
+        _data = data;
+        _ownsData = ownsData;
+        Banner = banner;
+    }
+
+    public Uri BaseUri { get; private set; } = null!;
+
+    public Uri McpUri => new(BaseUri, "/mcp");
+
+    public IServiceProvider Services => _app.Services;
+
+    public string DataDirectory => _data.Path;
+
+    public StringWriter Banner { get; }
+
+    public static async Task<SwitchboardTestServer> StartAsync(
+        Action<ISwitchboardBuilder>? configure = null,
+        IReadOnlyDictionary<string, string?>? configuration = null,
+        bool conformanceFixtures = false,
+        TemporaryDirectory? dataDirectory = null,
+        CancellationToken cancellationToken = default)
+    {
+        var data = dataDirectory ?? new TemporaryDirectory();
+        var banner = new StringWriter();
+        var app = SwitchboardServer.Build(
+            new ServeSettings
+            {
+                Urls = "http://127.0.0.1:0",
+                DataDirectory = data.Path,
+                ConformanceFixtures = conformanceFixtures,
+                ConfigurationOverrides = configuration,
+                BannerWriter = banner,
+            },
+            configure);
+
+        var server = new SwitchboardTestServer(app, data, dataDirectory is null, banner);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseUri = new Uri(address.TrimEnd('/') + "/");
+        return server;
+    }
+
+    /// <summary>An HTTP client for this server (no default headers).</summary>
+    public HttpClient CreateHttpClient() => new() { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+
+    public T GetRequiredService<T>()
+        where T : notnull => _app.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _app.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+            if (_ownsData)
+            {
+                _data.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>A folder under the system temp folder, deleted on dispose.</summary>
+public sealed class TemporaryDirectory : IDisposable
+{
+    public TemporaryDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "switchboard-tests", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
