@@ -85,7 +85,9 @@ public static class SwitchboardServer
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        logging.AddFilter("ModelContextProtocol", LogLevel.Warning);
+        // The SDK logs every refused request (unknown method, bad params) as a warning with a stack trace; a client could
+        // flood the log that way. Its genuine failures are errors.
+        logging.AddFilter("ModelContextProtocol", LogLevel.Error);
         logging.AddConfiguration(configuration.GetSection("Logging"));
         logging.AddSimpleConsole(console =>
         {

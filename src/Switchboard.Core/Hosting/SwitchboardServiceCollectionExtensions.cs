@@ -57,6 +57,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<SwitchboardDiagnostics>();
         services.TryAddSingleton<ReadinessState>();
+        services.AddHostedService<ShutdownReadiness>();
 
         // Storage: the embedded default.
         services.TryAddSingleton<SqliteDatabase>();
@@ -126,7 +127,8 @@ public static class SwitchboardServiceCollectionExtensions
         otel.WithMetrics(metrics =>
         {
             metrics.AddMeter(SwitchboardDiagnostics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
-            metrics.AddPrometheusExporter();
+            // No scrape cache: every scrape sees the counters as they are (scrapes are rare and cheap).
+            metrics.AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
             if (!string.IsNullOrWhiteSpace(telemetry.OtlpEndpoint))
             {
                 metrics.AddOtlpExporter(o => o.Endpoint = new Uri(telemetry.OtlpEndpoint));

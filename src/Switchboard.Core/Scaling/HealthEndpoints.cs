@@ -28,7 +28,7 @@ internal static class HealthEndpoints
             var ready = readiness.IsReady;
             return WriteAsync(
                 context,
-                new HealthReport(ready ? "ready" : "not_ready", components),
+                new HealthReport(ready ? "ready" : readiness.IsStopping ? "stopping" : "not_ready", components),
                 ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }

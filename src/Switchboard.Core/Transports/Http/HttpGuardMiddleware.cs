@@ -67,12 +67,12 @@ internal sealed partial class HttpGuardMiddleware(
     private Task WriteTooLargeAsync(HttpContext context)
     {
         Log.BodyTooLarge(logger, _maxBody);
-        context.Response.Headers.Connection = "close";
         return JsonRpcHttpError.WriteAsync(
             context,
             StatusCodes.Status413PayloadTooLarge,
             JsonRpcHttpError.InvalidRequest,
-            $"Request body too large: the limit is {_maxBody} bytes.");
+            $"Request body too large: the limit is {_maxBody} bytes.",
+            closeConnection: true);
     }
 
     private static string GatewayErrorText(string? value) => Pipeline.GatewayError.Printable(value ?? string.Empty);

@@ -15,7 +15,7 @@ internal static class JsonRpcHttpError
     /// <summary>Implementation-defined server error, used for refusals by policy.</summary>
     public const int ServerError = -32000;
 
-    public static async Task WriteAsync(HttpContext context, int statusCode, int code, string message)
+    public static async Task WriteAsync(HttpContext context, int statusCode, int code, string message, bool closeConnection = false)
     {
         if (context.Response.HasStarted)
         {
@@ -27,6 +27,11 @@ internal static class JsonRpcHttpError
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
+        if (closeConnection)
+        {
+            // The unread request body cannot be skipped safely; the client must not reuse this connection.
+            context.Response.Headers.Connection = "close";
+        }
         await using var writer = new Utf8JsonWriter(context.Response.Body);
         writer.WriteStartObject();
         writer.WriteString("jsonrpc", "2.0");

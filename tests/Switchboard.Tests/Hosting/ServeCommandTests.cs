@@ -1,0 +1,174 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Switchboard.Tests.TestSupport;
+
+namespace Switchboard.Tests.Hosting;
+
+/// <summary>The real <c>switchboard</c> executable, started as a user starts it.</summary>
+public sealed class ServeCommandTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Serve_PrintsTheMcpUrlAndClaudeLine_ServesAndStopsCleanlyOnSigterm()
+    {
+        await using var process = await SwitchboardProcess.StartServeAsync(cancellationToken: Token);
+        using var http = new HttpClient { BaseAddress = process.BaseUri };
+
+        Assert.Matches(@"^http://127\.0\.0\.1:\d+/mcp$", process.McpUri.ToString());
+        Assert.Contains($"claude mcp add --transport http switchboard {process.McpUri}", process.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("clock 1.0.0 (2 tools), text 1.0.0 (2 tools)", process.StandardOutput, StringComparison.Ordinal);
+        using (var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative), Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        var echo = await McpHttp.SendAsync(http, McpHttp.ModernRequest(process.McpUri, "tools/call", new JsonObject { ["name"] = "text_echo", ["arguments"] = new JsonObject { ["text"] = "over a real process" } }), Token);
+        Assert.Equal("over a real process", echo.Result["content"]![0]!["text"]!.GetValue<string>());
+
+        var exitCode = await process.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Switchboard stopped.", process.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_CreatesTheDataFolderAndDatabaseOnFirstRun()
+    {
+        using var root = new TemporaryDirectory();
+        var data = Path.Combine(root.Path, "nested", "data");
+        await using var process = SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data]);
+        await process.WaitUntilServingAsync(Token);
+
+        Assert.True(File.Exists(Path.Combine(data, "switchboard.db")));
+        Assert.Contains(Path.Combine(data, "switchboard.db"), process.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:0")]
+    [InlineData("http://+:8080")]
+    [InlineData("http://*:8080")]
+    [InlineData("http://192.168.1.10:8080")]
+    [InlineData("http://example.com:8080")]
+    [InlineData("http://127.0.0.1:0;http://[::]:0")]
+    public async Task Serve_NonLoopbackAddress_IsRefusedWithAClearMessage(string urls)
+    {
+        using var data = new TemporaryDirectory();
+        await using var process = SwitchboardProcess.Start(["serve", "--urls", urls, "--data", data.Path]);
+
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("only listens on loopback", process.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(data.Path, "switchboard.db")));
+    }
+
+    [Fact]
+    public async Task Serve_MissingConfigFile_IsRefused()
+    {
+        using var data = new TemporaryDirectory();
+        var missing = Path.Combine(data.Path, "nope.json");
+        await using var process = SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--config", missing]);
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(missing, process.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_ConfigFileIsRead_AndEnvironmentVariablesOverrideIt()
+    {
+        using var data = new TemporaryDirectory();
+        var config = Path.Combine(data.Path, "switchboard.json");
+        await File.WriteAllTextAsync(config, """
+            {
+              "Switchboard": {
+                "Tools": { "ListPageSize": 2 },
+                "Plugins": { "text": { "Tools": { "echo": { "Alias": "say" } } } }
+              }
+            }
+            """, Token);
+
+        await using var process = SwitchboardProcess.Start(
+            ["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--config", config],
+            new Dictionary<string, string?> { ["Switchboard__Plugins__text__Tools__echo__Alias"] = "shout" });
+        await process.WaitUntilServingAsync(Token);
+        using var http = new HttpClient { BaseAddress = process.BaseUri };
+
+        var names = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await McpHttp.SendAsync(http, McpHttp.ModernRequest(process.McpUri, "tools/list", cursor is null ? null : new JsonObject { ["cursor"] = cursor }), Token);
+            var tools = page.Result["tools"]!.AsArray();
+            Assert.True(tools.Count <= 2);
+            names.AddRange(tools.Select(t => t!["name"]!.GetValue<string>()));
+            cursor = page.Result["nextCursor"]?.GetValue<string>();
+            pages++;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(2, pages);
+        Assert.Contains("shout", names);
+        Assert.DoesNotContain("say", names);
+        Assert.DoesNotContain("text_echo", names);
+    }
+
+    [Fact]
+    public async Task Serve_ToolNameCollision_FailsStartNamingBothSources()
+    {
+        using var data = new TemporaryDirectory();
+        await using var process = SwitchboardProcess.Start(
+            ["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path],
+            new Dictionary<string, string?> { ["Switchboard__Plugins__text__Tools__echo__Alias"] = "clock_now" });
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("tool 'now' of plugin 'clock'", process.StandardError, StringComparison.Ordinal);
+        Assert.Contains("tool 'echo' of plugin 'text'", process.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_InvalidOption_FailsStartNamingTheSetting()
+    {
+        using var data = new TemporaryDirectory();
+        await using var process = SwitchboardProcess.Start(
+            ["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path],
+            new Dictionary<string, string?> { ["Switchboard__Tools__ListPageSize"] = "0" });
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Switchboard:Tools:ListPageSize", process.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_FailsWithAClearMessage()
+    {
+        await using var first = await SwitchboardProcess.StartServeAsync(cancellationToken: Token);
+        using var data = new TemporaryDirectory();
+        await using var second = SwitchboardProcess.Start(["serve", "--urls", $"http://127.0.0.1:{first.McpUri.Port}", "--data", data.Path]);
+
+        Assert.Equal(2, await second.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("address already in use", second.StandardError, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Help_ListsServeAndItsOptions()
+    {
+        var root = await ProcessRunner.RunAsync(SwitchboardProcess.ExecutablePath, ["--help"], cancellationToken: Token);
+        var serve = await ProcessRunner.RunAsync(SwitchboardProcess.ExecutablePath, ["serve", "--help"], cancellationToken: Token);
+
+        Assert.Equal(0, root.ExitCode);
+        Assert.Contains("serve", root.StandardOutput, StringComparison.Ordinal);
+        foreach (var option in new[] { "--urls", "--data", "--config", "--conformance-fixtures" })
+        {
+            Assert.Contains(option, serve.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task UnknownFlag_IsAUsageError()
+    {
+        var result = await ProcessRunner.RunAsync(SwitchboardProcess.ExecutablePath, ["serve", "--no-such-flag"], cancellationToken: Token);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--no-such-flag", result.Combined, StringComparison.Ordinal);
+    }
+}

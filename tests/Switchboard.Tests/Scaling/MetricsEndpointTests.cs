@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Switchboard.Tests.TestSupport;
+
+namespace Switchboard.Tests.Scaling;
+
+/// <summary>Prometheus text at /metrics counts tool calls per tool and outcome, with durations.</summary>
+public sealed partial class MetricsEndpointTests : IAsyncLifetime
+{
+    private SwitchboardTestServer _server = null!;
+    private HttpClient _http = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _server = await SwitchboardTestServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _http = _server.CreateHttpClient();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    private Task<McpHttpResponse> CallAsync(string tool, JsonObject arguments)
+        => McpHttp.SendAsync(_http, McpHttp.ModernRequest(_server.McpUri, "tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments }), TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task Metrics_CountCallsPerToolAndOutcome_AndRecordDurations()
+    {
+        await CallAsync("text_echo", new JsonObject { ["text"] = "a" });
+        await CallAsync("text_echo", new JsonObject { ["text"] = "b" });
+        await CallAsync("text_echo", new JsonObject { ["text"] = 1 });
+        await CallAsync("no_such_tool", new JsonObject());
+
+        var text = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, Sample(text, "switchboard_tool_calls_total", "text_echo", "success"));
+        Assert.Equal(1, Sample(text, "switchboard_tool_calls_total", "text_echo", "invalid_arguments"));
+        Assert.Equal(2, Sample(text, "switchboard_tool_call_duration_seconds_count", "text_echo", "success"));
+        Assert.Equal(1, Sample(text, "switchboard_tool_calls_total", "(unknown)", "protocol_error"));
+
+        // A name the caller invented must never become a label (unbounded cardinality).
+        Assert.DoesNotContain("no_such_tool", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_AreServedAsPrometheusText()
+    {
+        using var response = await _http.GetAsync(new Uri("/metrics", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+    }
+
+    private static double Sample(string exposition, string metric, string tool, string outcome)
+    {
+        foreach (Match match in SampleLine().Matches(exposition))
+        {
+            var labels = match.Groups["labels"].Value;
+            if (match.Groups["name"].Value == metric
+                && labels.Contains($"tool=\"{tool}\"", StringComparison.Ordinal)
+                && labels.Contains($"outcome=\"{outcome}\"", StringComparison.Ordinal))
+            {
+                return double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"No sample {metric} for tool={tool} outcome={outcome} in:{Environment.NewLine}{exposition}");
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-z_]+)\{(?<labels>[^}]*)\} (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]
+    private static partial Regex SampleLine();
+}
