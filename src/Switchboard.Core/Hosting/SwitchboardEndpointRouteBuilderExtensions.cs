@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry.Trace;
 using Switchboard.Scaling;
 using Switchboard.Transports.Http;
+using Switchboard.Transports.Rest;
+using Switchboard.Transports.WebSockets;
 
 namespace Switchboard.Hosting;
 
@@ -23,13 +24,15 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(app);
         if (app.Services.GetService<EndpointAllowlist>() is null)
         {
-            throw new InvalidOperationException("Call services.AddSwitchboard(configuration) before app.MapSwitchboard().");
+            throw new InvalidOperationException("Call services.AddSwitchboard(configuration).AddStreamableHttpTransport() before app.MapSwitchboard().");
         }
 
         app.UseMiddleware<HttpGuardMiddleware>();
         app.MapHealthEndpoints();
         app.MapMcp(McpPath);
         app.MapPrometheusScrapingEndpoint(MetricsPath);
+        app.MapWebSocketTransport();
+        app.MapRestTransport();
         return app;
     }
 }

@@ -4,6 +4,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchboard.Plugins.Conformance;
+using Switchboard.Plugins.Upstreams;
+using Switchboard.Transports.Rest;
+using Switchboard.Transports.WebSockets;
 
 namespace Switchboard.Hosting;
 
@@ -31,7 +34,12 @@ public static class SwitchboardServer
 
         ConfigureLogging(builder.Logging, builder.Configuration);
 
-        var switchboard = builder.Services.AddSwitchboard(builder.Configuration).AddSamplePlugins();
+        var switchboard = builder.Services.AddSwitchboard(builder.Configuration)
+            .AddStreamableHttpTransport()
+            .AddWebSocketTransport()
+            .AddRestTransport()
+            .AddUpstreamPlugins()
+            .AddSamplePlugins();
         if (settings.ConformanceFixtures)
         {
             switchboard.AddConformanceFixtures();

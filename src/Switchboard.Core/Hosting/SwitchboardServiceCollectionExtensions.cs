@@ -34,9 +34,10 @@ internal sealed class SwitchboardBuilder(IServiceCollection services) : ISwitchb
 public static class SwitchboardServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the gateway: options (bound from the <c>Switchboard</c> section and validated at start), storage, the
-    /// plugin catalog, the message pipeline, the MCP server (both protocol eras) and telemetry. Plugins are added on
-    /// the returned builder.
+    /// Registers the gateway core: options (bound from the <c>Switchboard</c> section and validated at start), storage,
+    /// the plugin catalog, the message pipeline, the MCP server (both protocol eras, without a transport) and telemetry.
+    /// Transports and plugins are added on the returned builder (<c>AddStreamableHttpTransport</c>,
+    /// <c>AddSamplePlugins</c>, ...).
     /// </summary>
     public static ISwitchboardBuilder AddSwitchboard(this IServiceCollection services, IConfiguration configuration)
     {
@@ -47,11 +48,6 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddOptions<SwitchboardOptions>().Bind(section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwitchboardOptions>, SwitchboardOptionsValidator>());
         services.AddOptions<HostOptions>().Configure<IOptions<SwitchboardOptions>>((host, sb) => host.ShutdownTimeout = sb.Value.Http.ShutdownTimeout);
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, sb) =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = sb.Value.Http.MaxRequestBodyBytes;
-        });
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -75,17 +71,47 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, TelemetryStage>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, ToolResolutionStage>());
 
-        // MCP: the SDK server, both eras on one endpoint, with the gateway's handlers.
-        services.TryAddSingleton(new McpTransportResolver(GatewayTransport.StreamableHttp));
+        // MCP: the SDK server with the gateway's handlers; each transport adds how it is reached.
         services.TryAddSingleton<McpToolHandlers>();
-        services.AddMcpServer().WithHttpTransport(http => http.SessionMode = HttpServerSessionMode.StatefulForInitializeClients);
+        services.TryAddSingleton<McpSessionRegistry>();
+        services.AddHostedService<ToolListChangedBroadcaster>();
+        services.AddMcpServer();
         services.AddTransient<IConfigureOptions<McpServerOptions>, McpServerOptionsSetup>();
-
-        // HTTP guards.
-        services.TryAddSingleton<EndpointAllowlist>();
 
         AddTelemetry(services, section.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
         return new SwitchboardBuilder(services);
+    }
+
+    /// <summary>
+    /// Adds the Streamable HTTP transport: MCP at <c>/mcp</c> for both eras (2026-07-28 served statelessly, 2025-11-25
+    /// with <c>initialize</c> and sessions), Kestrel limits, and the Host/Origin allowlists.
+    /// </summary>
+    public static ISwitchboardBuilder AddStreamableHttpTransport(this ISwitchboardBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.TryAddSingleton(new McpTransportResolver(GatewayTransport.StreamableHttp));
+        services.TryAddSingleton<EndpointAllowlist>();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, sb) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = sb.Value.Http.MaxRequestBodyBytes;
+        });
+        services.AddMcpServer().WithHttpTransport(http =>
+        {
+            http.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
+
+            // Track 2025-11-25 sessions so catalog changes reach them as list_changed notifications. Stateless
+            // (2026-07-28) requests have no session to notify; they use subscriptions/listen instead.
+            http.RunSessionHandler = static async (context, server, cancellationToken) =>
+            {
+                using var registration = server.SessionId is null
+                    ? null
+                    : context.RequestServices.GetRequiredService<McpSessionRegistry>().Track(server);
+                await server.RunAsync(cancellationToken);
+            };
+        });
+        return builder;
     }
 
     /// <summary>Adds an in-process plugin.</summary>

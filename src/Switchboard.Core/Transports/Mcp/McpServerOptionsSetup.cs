@@ -13,6 +13,7 @@ namespace Switchboard.Transports.Mcp;
 /// </summary>
 internal sealed class McpServerOptionsSetup(
     McpToolHandlers handlers,
+    McpSessionRegistry sessions,
     IOptions<SwitchboardOptions> options,
     IEnumerable<IMcpServerOptionsContributor> contributors) : IConfigureOptions<McpServerOptions>
 {
@@ -31,6 +32,7 @@ internal sealed class McpServerOptionsSetup(
         mcp.Capabilities.Tools = new ToolsCapability { ListChanged = true };
         mcp.Handlers.ListToolsHandler = handlers.ListToolsAsync;
         mcp.Handlers.CallToolHandler = handlers.CallToolAsync;
+        mcp.Handlers.SubscriptionsListenHandler = sessions.ListenAsync;
         mcp.Filters.Message.IncomingFilters.Add(ProtocolVersionFilters.MarkDiscover);
         mcp.Filters.Message.OutgoingFilters.Add(ProtocolVersionFilters.RewriteDiscover);
         foreach (var contributor in _contributors)
