@@ -74,6 +74,7 @@ public static class SwitchboardServiceCollectionExtensions
         // MCP: the SDK server with the gateway's handlers; each transport adds how it is reached.
         services.TryAddSingleton<McpToolHandlers>();
         services.TryAddSingleton<McpSessionRegistry>();
+        services.TryAddSingleton<DetachedMcpServer>();
         services.AddHostedService<ToolListChangedBroadcaster>();
         services.AddMcpServer();
         services.AddTransient<IConfigureOptions<McpServerOptions>, McpServerOptionsSetup>();

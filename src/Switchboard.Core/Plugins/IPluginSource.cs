@@ -8,7 +8,7 @@ public interface IPluginSource
 }
 
 /// <summary>The plugins registered in code with <see cref="PluginDescriptor"/>.</summary>
-internal sealed class InProcessPluginSource(IEnumerable<PluginDescriptor> descriptors, IServiceProvider services) : IPluginSource
+internal sealed class InProcessPluginSource(IEnumerable<PluginDescriptor> descriptors, IServiceProvider services, Transports.Mcp.DetachedMcpServer detached) : IPluginSource
 {
     public ValueTask<IReadOnlyList<LoadedPlugin>> LoadAsync(CancellationToken cancellationToken)
     {
@@ -16,7 +16,7 @@ internal sealed class InProcessPluginSource(IEnumerable<PluginDescriptor> descri
         foreach (var descriptor in descriptors)
         {
             var tools = descriptor.CreateTools(services)
-                .Select(tool => new PluginTool(tool.ProtocolTool, new InProcessToolInvoker(tool)))
+                .Select(tool => new PluginTool(tool.ProtocolTool, new InProcessToolInvoker(tool, detached)))
                 .ToList();
             plugins.Add(new LoadedPlugin(descriptor.Name, descriptor.Version, descriptor.Source, descriptor.ToolNamePrefix, descriptor.DefaultToolTimeout, tools));
         }

@@ -27,4 +27,11 @@ public sealed class ToolInvocation
 
     /// <summary>The services of the current request.</summary>
     public IServiceProvider? Services { get; init; }
+
+    /// <summary>
+    /// The caller's own cancellation. The token an invoker receives is also cancelled by the tool's timeout; comparing
+    /// the two tells an invoker whether its work was abandoned by the caller or cut off by the deadline (which counts
+    /// as a failure of the plugin, for example for a circuit breaker).
+    /// </summary>
+    public CancellationToken CallerCancellationToken { get; init; }
 }

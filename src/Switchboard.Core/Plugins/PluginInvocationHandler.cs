@@ -32,6 +32,7 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
             ProgressToken = context.ProgressToken,
             McpRequest = context.McpRequest,
             Services = context.McpRequest?.Services,
+            CallerCancellationToken = cancellationToken,
         };
 
         using var timeout = new CancellationTokenSource(tool.Timeout, timeProvider);
