@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Switchboard.Plugins;
@@ -72,6 +73,39 @@ public sealed class ProbeTools(ProbeState state)
 
     [McpServerTool(Name = "add"), Description("Adds two integers.")]
     public static long Add(long a, long b) => a + b;
+
+    [McpServerTool(Name = "gate"), Description("Counts itself as started, then waits until the test opens the gate.")]
+    public async Task<string> Gate(string tag, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref state.GateStartedCount);
+        var running = Interlocked.Increment(ref state.GateRunning);
+        int seen;
+        while ((seen = Volatile.Read(ref state.GateMaxRunning)) < running && Interlocked.CompareExchange(ref state.GateMaxRunning, running, seen) != seen)
+        {
+        }
+
+        state.GateStarted.Release();
+        try
+        {
+            await state.Gate.WaitAsync(cancellationToken);
+            return "passed " + tag;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref state.GateRunning);
+        }
+    }
+
+    [McpServerTool(Name = "progress"), Description("Reports progress three times, then returns.")]
+    public static string Progress(IProgress<ProgressNotificationValue> progress)
+    {
+        for (var i = 1; i <= 3; i++)
+        {
+            progress.Report(new ProgressNotificationValue { Progress = i, Total = 3, Message = $"step {i}" });
+        }
+
+        return "done";
+    }
 }
 
 /// <summary>Shared state the probe tools report into.</summary>
@@ -80,4 +114,28 @@ public sealed class ProbeState
     public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Holds <c>probe_gate</c> calls until released.</summary>
+    public SemaphoreSlim Gate { get; } = new(0);
+
+    /// <summary>Released once per <c>probe_gate</c> call that started.</summary>
+    public SemaphoreSlim GateStarted { get; } = new(0);
+
+#pragma warning disable CA1051 // Interlocked needs a field.
+    public int GateStartedCount;
+
+    public int GateRunning;
+
+    public int GateMaxRunning;
+#pragma warning restore CA1051
+}
+
+/// <summary>A plugin source whose plugins a test can change, then reload the catalog.</summary>
+public sealed class MutablePluginSource : IPluginSource
+{
+    private volatile IReadOnlyList<LoadedPlugin> _plugins = [];
+
+    public void Set(params LoadedPlugin[] plugins) => _plugins = plugins;
+
+    public ValueTask<IReadOnlyList<LoadedPlugin>> LoadAsync(CancellationToken cancellationToken) => ValueTask.FromResult(_plugins);
 }

@@ -1,0 +1,278 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Switchboard.Transports.Http;
+using Switchboard.Transports.Mcp;
+
+namespace Switchboard.Transports.WebSockets;
+
+/// <summary>
+/// Serves MCP over one WebSocket connection (<c>/ws</c>, subprotocol <c>mcp</c>): an MCP SDK server per connection
+/// (so 2025-11-25 clients get their <c>initialize</c> lifecycle and 2026-07-28 requests carry <c>_meta</c>), many
+/// requests in flight answered as they finish, bounded reading, a per-message size limit, JSON-RPC errors for malformed
+/// messages without closing, an idle timeout, and a graceful close on shutdown once in-flight calls have finished.
+/// </summary>
+internal sealed partial class WebSocketConnectionHandler(
+    IOptions<WebSocketTransportOptions> options,
+    IOptionsFactory<McpServerOptions> serverOptions,
+    McpSessionRegistry sessions,
+    IHostApplicationLifetime lifetime,
+    TimeProvider timeProvider,
+    ILoggerFactory loggerFactory,
+    ILogger<WebSocketConnectionHandler> logger)
+{
+    public const string SubProtocol = "mcp";
+
+    private int _connections;
+
+    /// <summary>Connections currently open.</summary>
+    public int OpenConnections => Volatile.Read(ref _connections);
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.Headers.Upgrade = "websocket";
+            await JsonRpcHttpError.WriteAsync(context, StatusCodes.Status426UpgradeRequired, JsonRpcHttpError.InvalidRequest, "Upgrade Required: connect with a WebSocket client using the 'mcp' subprotocol.");
+            return;
+        }
+
+        if (!context.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol, StringComparer.Ordinal))
+        {
+            await JsonRpcHttpError.WriteAsync(context, StatusCodes.Status400BadRequest, JsonRpcHttpError.InvalidRequest, "Bad Request: the WebSocket subprotocol 'mcp' is required.");
+            return;
+        }
+
+        var settings = options.Value;
+        if (Interlocked.Increment(ref _connections) > settings.MaxConnections)
+        {
+            Interlocked.Decrement(ref _connections);
+            context.Response.Headers.RetryAfter = "5";
+            await JsonRpcHttpError.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, JsonRpcHttpError.ServerError, "Service Unavailable: too many WebSocket connections; retry later.");
+            return;
+        }
+
+        try
+        {
+            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = SubProtocol, DangerousEnableCompression = false });
+            await ServeAsync(context, socket, settings);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, WebSocket socket, WebSocketTransportOptions settings)
+    {
+        var connectionId = context.Connection.Id;
+        await using var transport = new WebSocketServerTransport(socket, connectionId, settings.MaxInFlightPerConnection, context.User, timeProvider);
+        await using var server = McpServer.Create(transport, serverOptions.Create(Options.DefaultName), loggerFactory, context.RequestServices);
+        using var registration = sessions.Track(server);
+        using var serverStop = new CancellationTokenSource();
+        var serverRun = server.RunAsync(serverStop.Token);
+
+        var connection = new ConnectionState(socket, transport);
+        using var idleTimer = timeProvider.CreateTimer(static s => ((ConnectionState)s!).OnIdleCheck(), connection, settings.IdleTimeout, Timeout.InfiniteTimeSpan);
+        connection.IdleTimer = idleTimer;
+        connection.IdleTimeout = settings.IdleTimeout;
+        connection.TimeProvider = timeProvider;
+        using var stopping = lifetime.ApplicationStopping.Register(static s => ((ConnectionState)s!).BeginShutdown(), connection);
+
+        Log.Connected(logger, connectionId);
+        var reason = "client closed";
+        try
+        {
+            reason = await ReadLoopAsync(connection, settings, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            reason = "connection lost";
+        }
+        finally
+        {
+            // No more input: the SDK finishes handlers already running (their answers are dropped if the socket is gone).
+            transport.CompleteIncoming();
+            try
+            {
+                await serverRun.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+            }
+            catch (TimeoutException)
+            {
+                await serverStop.CancelAsync();
+            }
+
+            Log.Disconnected(logger, connectionId, reason);
+        }
+    }
+
+    /// <summary>Reads one message at a time until the client closes, the server closes, or the connection breaks.</summary>
+    private async Task<string> ReadLoopAsync(ConnectionState connection, WebSocketTransportOptions settings, CancellationToken aborted)
+    {
+        var socket = connection.Socket;
+        var transport = connection.Transport;
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        while (true)
+        {
+            // Backpressure: wait for an in-flight slot before reading anything more from this client.
+            await transport.AcquireReadSlotAsync(aborted);
+            buffer.Clear();
+            var (kind, tooLarge) = await ReceiveMessageAsync(socket, buffer, settings.MaxMessageBytes, aborted);
+            if (kind == WebSocketMessageType.Close)
+            {
+                transport.ReleaseReadSlot();
+                await connection.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+                return connection.CloseReason ?? "client closed";
+            }
+
+            connection.Touch();
+            if (tooLarge)
+            {
+                transport.ReleaseReadSlot();
+                await transport.SendErrorAsync(default, -32600, $"Message too large: the limit is {settings.MaxMessageBytes} bytes.", aborted);
+                await connection.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too large");
+                return "message too large";
+            }
+
+            if (kind == WebSocketMessageType.Binary)
+            {
+                transport.ReleaseReadSlot();
+                await transport.SendErrorAsync(default, -32600, "Invalid request: send JSON-RPC messages as text frames.", aborted);
+                continue;
+            }
+
+            if (!WebSocketServerTransport.TryParse(buffer.WrittenSpan, out var message, out var errorId, out var code, out var error))
+            {
+                transport.ReleaseReadSlot();
+                Log.MalformedMessage(logger, connection.Transport.SessionId ?? string.Empty, code);
+                await transport.SendErrorAsync(errorId, code, error, aborted);
+                continue;
+            }
+
+            if (connection.IsShuttingDown && message is JsonRpcRequest refused)
+            {
+                transport.ReleaseReadSlot();
+                await transport.SendErrorAsync(refused.Id, -32000, "The server is shutting down; reconnect and retry.", aborted);
+                continue;
+            }
+
+            await transport.DeliverAsync(message!, aborted);
+        }
+    }
+
+    /// <summary>Reads frames until the end of one message, keeping at most <paramref name="limit"/> bytes.</summary>
+    private static async Task<(WebSocketMessageType Kind, bool TooLarge)> ReceiveMessageAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, int limit, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var memory = buffer.GetMemory(8 * 1024);
+            var result = await socket.ReceiveAsync(memory, cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return (WebSocketMessageType.Close, false);
+            }
+
+            buffer.Advance(result.Count);
+            if (buffer.WrittenCount > limit)
+            {
+                return (result.MessageType, true);
+            }
+
+            if (result.EndOfMessage)
+            {
+                return (result.MessageType, false);
+            }
+        }
+    }
+
+    /// <summary>Idle and shutdown bookkeeping of one connection.</summary>
+    private sealed class ConnectionState(WebSocket socket, WebSocketServerTransport transport)
+    {
+        private int _closing;
+
+        public WebSocket Socket { get; } = socket;
+
+        public WebSocketServerTransport Transport { get; } = transport;
+
+        public ITimer? IdleTimer { get; set; }
+
+        public TimeSpan IdleTimeout { get; set; }
+
+        public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+        public bool IsShuttingDown { get; private set; }
+
+        public string? CloseReason { get; private set; }
+
+        public void Touch() => IdleTimer?.Change(IdleTimeout, Timeout.InfiniteTimeSpan);
+
+        public void OnIdleCheck()
+        {
+            var idleFor = TimeProvider.GetElapsedTime(Transport.LastActivity);
+            if (Transport.RequestsInFlight > 0 || idleFor < IdleTimeout)
+            {
+                // Busy, or something was sent since the timer was armed: check again later.
+                IdleTimer?.Change(Transport.RequestsInFlight > 0 ? IdleTimeout : IdleTimeout - idleFor, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            CloseReason = "idle timeout";
+            _ = CloseAsync(WebSocketCloseStatus.NormalClosure, "idle timeout");
+        }
+
+        /// <summary>Stops taking requests; closes the connection once the last in-flight call has been answered.</summary>
+        public void BeginShutdown()
+        {
+            IsShuttingDown = true;
+            CloseReason = "server shutting down";
+            Transport.ResponseSent += CloseWhenDrained;
+            CloseWhenDrained();
+        }
+
+        public async Task CloseAsync(WebSocketCloseStatus status, string description)
+        {
+            if (Interlocked.Exchange(ref _closing, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                {
+                    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    await Socket.CloseOutputAsync(status, description, deadline.Token);
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Already broken; nothing left to close politely.
+            }
+        }
+
+        private void CloseWhenDrained()
+        {
+            if (Transport.RequestsInFlight == 0)
+            {
+                _ = CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5001, EventName = "WebSocketConnected", Level = LogLevel.Debug, Message = "WebSocket {ConnectionId} connected")]
+        public static partial void Connected(ILogger logger, string connectionId);
+
+        [LoggerMessage(EventId = 5002, EventName = "WebSocketDisconnected", Level = LogLevel.Debug, Message = "WebSocket {ConnectionId} closed: {Reason}")]
+        public static partial void Disconnected(ILogger logger, string connectionId, string reason);
+
+        [LoggerMessage(EventId = 5003, EventName = "WebSocketMalformedMessage", Level = LogLevel.Debug, Message = "WebSocket {ConnectionId} sent a message that was refused with JSON-RPC error {Code}")]
+        public static partial void MalformedMessage(ILogger logger, string connectionId, int code);
+    }
+}

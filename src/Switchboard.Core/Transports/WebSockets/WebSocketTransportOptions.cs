@@ -1,0 +1,25 @@
+namespace Switchboard.Transports.WebSockets;
+
+/// <summary>Settings of the WebSocket transport, bound from <c>Switchboard:WebSockets</c>.</summary>
+public sealed class WebSocketTransportOptions
+{
+    public const string SectionName = "Switchboard:WebSockets";
+
+    /// <summary>Largest accepted message (one JSON-RPC message, possibly split over frames). Larger closes the connection with 1009.</summary>
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Requests one connection may have in flight; the server stops reading from the connection at the limit.</summary>
+    public int MaxInFlightPerConnection { get; set; } = 32;
+
+    /// <summary>Connections held at once; further upgrades get 503.</summary>
+    public int MaxConnections { get; set; } = 20_000;
+
+    /// <summary>How often the server pings the client.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the server waits for a pong before dropping the connection as dead.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A connection with no message either way and no request in flight for this long is closed (1000, "idle timeout").</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+}
