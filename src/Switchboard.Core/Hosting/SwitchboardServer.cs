@@ -37,21 +37,29 @@ public static class SwitchboardServer
         var switchboard = builder.Services.AddSwitchboard(builder.Configuration)
             .AddStreamableHttpTransport()
             .AddWebSocketTransport()
-            .AddRestTransport()
-            .AddUpstreamPlugins()
-            .AddSamplePlugins();
-        if (settings.ConformanceFixtures)
-        {
-            switchboard.AddConformanceFixtures();
-        }
-
-        configure?.Invoke(switchboard);
+            .AddRestTransport();
+        AddPlugins(switchboard, settings, configure);
         builder.Services.AddSingleton<StartupBanner>(sp => ActivatorUtilities.CreateInstance<StartupBanner>(sp, settings.BannerWriter ?? Console.Out));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StartupBanner>());
 
         var app = builder.Build();
         app.MapSwitchboard();
         return app;
+    }
+
+    /// <summary>
+    /// Adds the plugins every command serves (upstream MCP servers, the samples, and the conformance fixtures when asked
+    /// for), then the embedding host's own additions, so <c>serve</c> and <c>stdio</c> offer the same tools.
+    /// </summary>
+    internal static void AddPlugins(ISwitchboardBuilder switchboard, ServeSettings settings, Action<ISwitchboardBuilder>? configure)
+    {
+        switchboard.AddUpstreamPlugins().AddSamplePlugins();
+        if (settings.ConformanceFixtures)
+        {
+            switchboard.AddConformanceFixtures();
+        }
+
+        configure?.Invoke(switchboard);
     }
 
     internal static void ConfigureConfiguration(IConfigurationManager configuration, ServeSettings settings)
@@ -96,6 +104,11 @@ public static class SwitchboardServer
         // The SDK logs every refused request (unknown method, bad params) as a warning with a stack trace; a client could
         // flood the log that way. Its genuine failures are errors.
         logging.AddFilter("ModelContextProtocol", LogLevel.Error);
+
+        // The SDK server logs every JSON-RPC error a tools/call handler returns (unknown tool, refused call) as an
+        // "unhandled exception" with the caller's tool name. Switchboard's handlers catch real failures themselves
+        // and count refusals in metrics, so those entries are noise a client could use to flood the log.
+        logging.AddFilter("ModelContextProtocol.Server.McpServer", LogLevel.Critical);
         logging.AddConfiguration(configuration.GetSection("Logging"));
         logging.AddSimpleConsole(console =>
         {

@@ -89,8 +89,10 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
             context.OutcomeKind = ToolCallOutcomeKind.ToolError;
             return ToolCallOutcome.ToolErrorResult($"Tool '{tool.Name}' failed: {ex.Message}");
         }
-        catch (Exception ex) when (ex is ArgumentException or JsonException or FormatException)
+        catch (JsonException ex)
         {
+            // The SDK binds arguments to the method's parameters with System.Text.Json: a shape the top-level schema
+            // check could not see (a nested member of the wrong type) surfaces here.
             context.OutcomeKind = ToolCallOutcomeKind.InvalidArguments;
             if (logger.IsEnabled(LogLevel.Information))
             {

@@ -53,6 +53,8 @@ internal static class ServeCommand
         PluginConfigurationException plugins => plugins.Message,
         OptionsValidationException options => "invalid configuration:" + string.Concat(options.Failures.Select(f => Environment.NewLine + "  - " + f)),
         IOException io when io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) => io.Message,
+        InvalidDataException data when data.Message.Contains("JSON", StringComparison.OrdinalIgnoreCase) => "the configuration file is not valid JSON: " + data.Message,
+        UnauthorizedAccessException access => "permission denied: " + access.Message + " (choose a writable folder with --data)",
         AggregateException { InnerExceptions.Count: 1 } aggregate => DescribeStartupFailure(aggregate.InnerExceptions[0]),
         _ when exception.InnerException is not null => DescribeStartupFailure(exception.InnerException),
         _ => null,

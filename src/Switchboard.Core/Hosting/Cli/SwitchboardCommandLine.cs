@@ -12,6 +12,7 @@ public static class SwitchboardCommandLine
     {
         var root = new RootCommand("Switchboard: an MCP gateway that puts your tools in front of Claude, safely and fast.");
         root.Subcommands.Add(ServeCommand.Create(configure));
+        root.Subcommands.Add(StdioCommand.Create(configure));
         return root;
     }
 

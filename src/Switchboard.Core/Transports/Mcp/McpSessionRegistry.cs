@@ -72,8 +72,9 @@ internal sealed partial class McpSessionRegistry(ILogger<McpSessionRegistry> log
     {
         foreach (var server in _sessions.Keys)
         {
-            // A 2026-07-28 client on a long-lived connection gets notifications only through its subscriptions.
-            if (ProtocolVersions.IsModern(server.NegotiatedProtocolVersion))
+            // A 2026-07-28 client on a long-lived connection gets notifications only through its subscriptions, and a
+            // connection that has not said which revision it speaks yet (no initialize, no request) gets none.
+            if (server.NegotiatedProtocolVersion is null || ProtocolVersions.IsModern(server.NegotiatedProtocolVersion))
             {
                 continue;
             }
