@@ -51,7 +51,15 @@ public sealed record LoadedPlugin(
     string Source,
     string? ToolNamePrefix,
     TimeSpan? DefaultTimeout,
-    IReadOnlyList<PluginTool> Tools);
+    IReadOnlyList<PluginTool> Tools)
+{
+    /// <summary>
+    /// True when the plugin's tool list can change at run time (an upstream MCP server). Settings under
+    /// <c>Switchboard:Plugins:&lt;plugin&gt;:Tools</c> may then name a tool the plugin does not list right now without
+    /// stopping the catalog load; the plugin source reports such settings itself.
+    /// </summary>
+    public bool HasDynamicTools { get; init; }
+}
 
 /// <summary>One tool offered by a plugin: its definition (with the plugin's own name) and its invoker.</summary>
 public sealed record PluginTool(Tool ProtocolTool, IToolInvoker Invoker);

@@ -138,7 +138,7 @@ internal static class ToolCatalogBuilder
             exposed.Add(name, entry);
         }
 
-        if (pluginSettings is not null)
+        if (pluginSettings is not null && !plugin.HasDynamicTools)
         {
             foreach (var configured in pluginSettings.Tools.Keys.Order(StringComparer.Ordinal))
             {

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using Switchboard.Plugins.Samples;
 using Switchboard.Scaling;
+using Switchboard.Transports.Rest;
 
 namespace Switchboard.Serialization;
 
@@ -10,6 +11,7 @@ namespace Switchboard.Serialization;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WordCountResult))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(RestToolList))]
 internal sealed partial class SwitchboardJsonContext : JsonSerializerContext;
 
 /// <summary>The JSON options Switchboard uses; never create <see cref="JsonSerializerOptions"/> ad hoc.</summary>

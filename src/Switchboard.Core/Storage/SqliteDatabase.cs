@@ -31,6 +31,14 @@ public sealed partial class SqliteDatabase(IOptions<SwitchboardOptions> options,
                 value TEXT NOT NULL
             ) STRICT;
             """),
+        (2, "upstream_tools", """
+            CREATE TABLE upstream_tools (
+                upstream    TEXT PRIMARY KEY NOT NULL,
+                fingerprint TEXT NOT NULL,
+                tools       TEXT NOT NULL,
+                updated_at  TEXT NOT NULL
+            ) STRICT;
+            """),
     ];
 
     /// <summary>Creates the data folder and database if needed, applies pending migrations, and records the installation id.</summary>
@@ -48,28 +56,26 @@ public sealed partial class SqliteDatabase(IOptions<SwitchboardOptions> options,
         }.ToString();
 
         await using var connection = await OpenConnectionAsync(cancellationToken);
-        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;", cancellationToken);
-
-        var applied = new HashSet<long>();
-        await using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "SELECT version FROM schema_migrations;";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                applied.Add(reader.GetInt64(0));
-            }
-        }
 
         foreach (var (version, name, sql) in Migrations)
         {
-            if (applied.Contains(version))
+            // Microsoft.Data.Sqlite begins transactions IMMEDIATE (write lock first), so two processes starting at once
+            // on a fresh folder (Claude Desktop starts one stdio process per entry) cannot both apply a migration.
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using (var check = connection.CreateCommand())
             {
-                continue;
+                check.Transaction = transaction;
+                check.CommandText = "SELECT COUNT(*) FROM schema_migrations WHERE version = $version;";
+                check.Parameters.AddWithValue("$version", version);
+                if ((long)(await check.ExecuteScalarAsync(cancellationToken))! > 0)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    continue;
+                }
             }
 
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             await ExecuteAsync(connection, sql, cancellationToken, transaction);
             await using (var record = connection.CreateCommand())
             {

@@ -37,6 +37,25 @@ public class SqliteDatabaseTests
     }
 
     [Fact]
+    public async Task Initialize_ManyAtOnceOnAFreshFolder_AllSucceedAndEachMigrationIsAppliedOnce()
+    {
+        using var root = new TemporaryDirectory();
+        var databases = Enumerable.Range(0, 8).Select(_ => Create(root.Path)).ToList();
+
+        await Task.WhenAll(databases.Select(d => Task.Run(() => d.InitializeAsync(TestContext.Current.CancellationToken))));
+
+        Assert.Single(databases.Select(d => d.InstallationId).Distinct());
+        await using var connection = await databases[0].OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations;";
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        await reader.ReadAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(SqliteDatabase.Migrations.Count, reader.GetInt32(0));
+        Assert.Equal(SqliteDatabase.Migrations.Count, reader.GetInt32(1));
+        SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
     public async Task Initialize_UnwritableLocation_Fails()
     {
         using var root = new TemporaryDirectory();

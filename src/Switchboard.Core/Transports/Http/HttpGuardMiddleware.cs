@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Hosting;
 using Switchboard.Scaling;
+using Switchboard.Transports.Rest;
 
 namespace Switchboard.Transports.Http;
 
@@ -15,7 +16,8 @@ namespace Switchboard.Transports.Http;
 /// <item>The body must fit the configured limit — else 413, whether announced by <c>Content-Length</c> or discovered
 /// while streaming.</item>
 /// </list>
-/// Refusals carry a JSON-RPC error body with a null id, which MCP clients understand.
+/// Refusals carry a JSON-RPC error body with a null id, which MCP clients understand; a 413 under <c>/v1</c> (REST)
+/// carries RFC 9457 problem details instead.
 /// </summary>
 internal sealed partial class HttpGuardMiddleware(
     RequestDelegate next,
@@ -67,6 +69,13 @@ internal sealed partial class HttpGuardMiddleware(
     private Task WriteTooLargeAsync(HttpContext context)
     {
         Log.BodyTooLarge(logger, _maxBody);
+
+        // REST callers get RFC 9457 problem details; everyone else (MCP clients) a JSON-RPC error.
+        if (context.Request.Path.StartsWithSegments(RestTransportExtensions.BasePath, StringComparison.OrdinalIgnoreCase))
+        {
+            return RestProblem.ContentTooLarge(_maxBody).WriteAsync(context, closeConnection: true);
+        }
+
         return JsonRpcHttpError.WriteAsync(
             context,
             StatusCodes.Status413PayloadTooLarge,

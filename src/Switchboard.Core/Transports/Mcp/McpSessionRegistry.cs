@@ -17,7 +17,7 @@ namespace Switchboard.Transports.Mcp;
 /// subscription id (the revision forbids sending notification types a client did not subscribe to).</item>
 /// </list>
 /// </summary>
-internal sealed partial class McpSessionRegistry(ILogger<McpSessionRegistry> logger)
+internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, ILogger<McpSessionRegistry> logger)
 {
     private const string SubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
 
@@ -53,8 +53,11 @@ internal sealed partial class McpSessionRegistry(ILogger<McpSessionRegistry> log
                 McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(SubscriptionsAcknowledgedNotificationParams)));
             await SendTaggedAsync(subscription, NotificationMethods.SubscriptionsAcknowledgedNotification, acknowledgement as JsonObject, cancellationToken);
 
+            // The stream ends when the client goes away, or when the server begins a graceful shutdown (otherwise an open
+            // subscription would hold the shutdown for its whole timeout).
             var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             await using (cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), closed))
+            await using (lifetime.ApplicationStopping.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), closed))
             {
                 await closed.Task;
             }

@@ -65,10 +65,9 @@ public sealed class ListChangedTests
     }
 
     [Fact]
-    public async Task ModernListenStream_NotAskingForTools_GetsNoToolNotification()
+    public async Task ModernListenStream_NotAskingForTools_GetsNoToolNotification_AndStreamsEndOnShutdown()
     {
         var (server, source) = await StartAsync();
-        await using var _ = server;
         using var http = server.CreateHttpClient();
         using var narrow = await OpenListenStreamAsync(http, server.McpUri, "narrow", new JsonObject { ["promptsListChanged"] = true });
         using var wide = await OpenListenStreamAsync(http, server.McpUri, "wide", new JsonObject { ["toolsListChanged"] = true });
@@ -78,17 +77,26 @@ public sealed class ListChangedTests
 
         source.Set(TestPlugins.Plugin("extra", "added"));
         await server.GetRequiredService<PluginCatalogLoader>().ReloadAsync(Token);
-
-        // Once the subscribed stream has its notification, the broadcast is over: the narrow stream must have none.
         Assert.Equal("notifications/tools/list_changed", (await wide.NextAsync())["method"]!.GetValue<string>());
-        Assert.False(narrow.TryTakeBuffered(out var leaked), "leaked: " + leaked?.ToJsonString());
+
+        // Once the subscribed stream has its notification the broadcast is over. Shutting down ends both streams with
+        // the listen requests' answers; everything the narrow stream carried until then must be free of tool notices.
+        await server.DisposeAsync();
+        var rest = await narrow.ReadToEndAsync();
+        Assert.DoesNotContain(rest, m => m["method"]?.GetValue<string>() == "notifications/tools/list_changed");
+        Assert.Equal("narrow", Assert.Single(rest, m => m.ContainsKey("result"))["id"]!.GetValue<string>());
     }
 
     private static async Task<SseReader> OpenListenStreamAsync(HttpClient http, Uri endpoint, string id, JsonObject notifications)
     {
         var request = McpHttp.ModernRequest(endpoint, "subscriptions/listen", new JsonObject { ["notifications"] = notifications }, id);
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Token);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Token));
+        if (!response.IsSuccessStatusCode)
+        {
+            // Read the body only on failure: a listen stream that works never ends.
+            Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(Token)}");
+        }
+
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         return new SseReader(response, await response.Content.ReadAsStreamAsync(Token));
     }
@@ -118,21 +126,22 @@ public sealed class ListChangedTests
             }
         }
 
-        /// <summary>True when a complete message is already waiting (without blocking).</summary>
-        public bool TryTakeBuffered(out JsonObject? message)
+        /// <summary>Every remaining message until the server ends the stream.</summary>
+        public async Task<List<JsonObject>> ReadToEndAsync()
         {
-            message = null;
-            while (_reader.Peek() >= 0)
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Token);
+            deadline.CancelAfter(TimeSpan.FromSeconds(30));
+            var messages = new List<JsonObject>(_buffered);
+            _buffered.Clear();
+            while (await _reader.ReadLineAsync(deadline.Token) is { } line)
             {
-                var line = _reader.ReadLine();
-                if (line is not null && line.StartsWith("data:", StringComparison.Ordinal) && JsonNode.Parse(line[5..]) is JsonObject parsed)
+                if (line.StartsWith("data:", StringComparison.Ordinal) && line.Length > 5 && JsonNode.Parse(line[5..]) is JsonObject message)
                 {
-                    message = parsed;
-                    return true;
+                    messages.Add(message);
                 }
             }
 
-            return false;
+            return messages;
         }
 
         public void Dispose()
