@@ -43,13 +43,20 @@ internal sealed partial class PluginCatalogLoader(
             }
 
             var value = options.Value;
+            var previous = catalog.Current;
             var snapshot = ToolCatalogBuilder.Build(plugins, value.Tools, value.Plugins, catalog.NextVersion);
             catalog.Publish(snapshot);
             if (logger.IsEnabled(LogLevel.Information))
             {
+                // Reloads happen on every upstream change; name only the plugins whose version or tool count moved.
                 foreach (var plugin in snapshot.Plugins)
                 {
-                    Log.PluginLoaded(logger, plugin.Name, plugin.Version, snapshot.Tools.Count(t => ReferenceEquals(t.Plugin, plugin)));
+                    var tools = snapshot.Tools.Count(t => ReferenceEquals(t.Plugin, plugin));
+                    var before = previous.Plugins.FirstOrDefault(p => p.Name == plugin.Name);
+                    if (before is null || before.Version != plugin.Version || previous.Tools.Count(t => ReferenceEquals(t.Plugin, before)) != tools)
+                    {
+                        Log.PluginLoaded(logger, plugin.Name, plugin.Version, tools);
+                    }
                 }
             }
         }

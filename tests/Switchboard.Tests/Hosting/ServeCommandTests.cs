@@ -139,6 +139,32 @@ public sealed class ServeCommandTests
         Assert.Contains("Switchboard:Tools:ListPageSize", process.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Switchboard__Tools__DefaultTimeout", "not-a-timespan", "Switchboard:Tools:DefaultTimeout")]
+    [InlineData("Switchboard__Http__MaxRequestBodyBytes", "lots", "Switchboard:Http:MaxRequestBodyBytes")]
+    public async Task Serve_ValueOfTheWrongType_FailsStartNamingTheSetting(string variable, string value, string setting)
+    {
+        using var data = new TemporaryDirectory();
+        await using var process = SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path], new Dictionary<string, string?> { [variable] = value });
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(setting, process.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", process.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_MalformedConfigFile_FailsStartWithoutAStackTrace()
+    {
+        using var data = new TemporaryDirectory();
+        var config = Path.Combine(data.Path, "broken.json");
+        await File.WriteAllTextAsync(config, "{ \"Switchboard\": { ", Token);
+        await using var process = SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--config", config]);
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("not valid JSON", process.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", process.StandardError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_PortInUse_FailsWithAClearMessage()
     {

@@ -55,7 +55,17 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
             configure);
 
         var server = new SwitchboardTestServer(app, data, dataDirectory is null, banner);
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            // Whatever the hosted services started before the failure (child processes) must not outlive the test.
+            await server.DisposeAsync();
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUri = new Uri(address.TrimEnd('/') + "/");
         return server;

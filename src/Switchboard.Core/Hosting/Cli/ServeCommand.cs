@@ -1,7 +1,4 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Options;
-using Switchboard.Plugins;
 
 namespace Switchboard.Hosting.Cli;
 
@@ -31,32 +28,6 @@ internal static class ServeCommand
         return command;
     }
 
-    internal static async Task<int> RunAsync(ServeSettings settings, Action<ISwitchboardBuilder>? configure, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var app = SwitchboardServer.Build(settings, configure);
-            await app.RunAsync();
-            return 0;
-        }
-        catch (Exception ex) when (DescribeStartupFailure(ex) is { } message)
-        {
-            await Console.Error.WriteLineAsync("switchboard: " + message);
-            return SwitchboardCommandLine.UsageError;
-        }
-    }
-
-    /// <summary>Turns the failures an operator can fix into one clear message; anything else stays an exception.</summary>
-    internal static string? DescribeStartupFailure(Exception exception) => exception switch
-    {
-        SwitchboardStartupException startup => startup.Message,
-        PluginConfigurationException plugins => plugins.Message,
-        OptionsValidationException options => "invalid configuration:" + string.Concat(options.Failures.Select(f => Environment.NewLine + "  - " + f)),
-        IOException io when io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) => io.Message,
-        InvalidDataException data when data.Message.Contains("JSON", StringComparison.OrdinalIgnoreCase) => "the configuration file is not valid JSON: " + data.Message,
-        UnauthorizedAccessException access => "permission denied: " + access.Message + " (choose a writable folder with --data)",
-        AggregateException { InnerExceptions.Count: 1 } aggregate => DescribeStartupFailure(aggregate.InnerExceptions[0]),
-        _ when exception.InnerException is not null => DescribeStartupFailure(exception.InnerException),
-        _ => null,
-    };
+    internal static Task<int> RunAsync(ServeSettings settings, Action<ISwitchboardBuilder>? configure, CancellationToken cancellationToken)
+        => HostRunner.RunAsync(() => SwitchboardServer.Build(settings, configure));
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Hosting;
 using Switchboard.Transports.Stdio;
 
 namespace Switchboard.Hosting.Cli;
@@ -25,20 +24,6 @@ internal static class StdioCommand
         return command;
     }
 
-    internal static async Task<int> RunAsync(ServeSettings settings, Action<ISwitchboardBuilder>? configure, CancellationToken cancellationToken)
-    {
-        try
-        {
-            // The host stops on SIGTERM or Ctrl+C (its own signal handling) and when the session ends; RunAsync
-            // disposes it.
-            var host = SwitchboardStdioHost.Build(settings, configure);
-            await host.RunAsync(cancellationToken);
-            return 0;
-        }
-        catch (Exception ex) when (ServeCommand.DescribeStartupFailure(ex) is { } message)
-        {
-            await Console.Error.WriteLineAsync("switchboard: " + message);
-            return SwitchboardCommandLine.UsageError;
-        }
-    }
+    internal static Task<int> RunAsync(ServeSettings settings, Action<ISwitchboardBuilder>? configure, CancellationToken cancellationToken)
+        => HostRunner.RunAsync(() => SwitchboardStdioHost.Build(settings, configure));
 }

@@ -35,14 +35,14 @@ internal sealed partial class HttpGuardMiddleware(
         if (!isProbe && !allowlist.IsHostAllowed(context.Request.Host))
         {
             Log.HostRefused(logger, GatewayErrorText(context.Request.Host.Value));
-            return JsonRpcHttpError.WriteAsync(context, StatusCodes.Status400BadRequest, JsonRpcHttpError.InvalidRequest, "Bad Request: the Host header is not one this server answers to.");
+            return RefuseAsync(context, StatusCodes.Status400BadRequest, JsonRpcHttpError.InvalidRequest, "invalid_host", "Bad Request: the Host header is not one this server answers to.");
         }
 
         var origin = context.Request.Headers.Origin;
         if (origin.Count > 0 && (origin.Count > 1 || !allowlist.IsOriginAllowed(origin[0]!)))
         {
             Log.OriginRefused(logger, GatewayErrorText(origin.ToString()));
-            return JsonRpcHttpError.WriteAsync(context, StatusCodes.Status403Forbidden, JsonRpcHttpError.ServerError, "Forbidden: requests from this Origin are not allowed.");
+            return RefuseAsync(context, StatusCodes.Status403Forbidden, JsonRpcHttpError.ServerError, "origin_not_allowed", "Forbidden: requests from this Origin are not allowed.");
         }
 
         if (context.Request.ContentLength > _maxBody)
@@ -69,9 +69,7 @@ internal sealed partial class HttpGuardMiddleware(
     private Task WriteTooLargeAsync(HttpContext context)
     {
         Log.BodyTooLarge(logger, _maxBody);
-
-        // REST callers get RFC 9457 problem details; everyone else (MCP clients) a JSON-RPC error.
-        if (context.Request.Path.StartsWithSegments(RestTransportExtensions.BasePath, StringComparison.OrdinalIgnoreCase))
+        if (IsRest(context))
         {
             return RestProblem.ContentTooLarge(_maxBody).WriteAsync(context, closeConnection: true);
         }
@@ -83,6 +81,15 @@ internal sealed partial class HttpGuardMiddleware(
             $"Request body too large: the limit is {_maxBody} bytes.",
             closeConnection: true);
     }
+
+    /// <summary>REST callers get RFC 9457 problem details; everyone else (MCP clients) a JSON-RPC error.</summary>
+    private static Task RefuseAsync(HttpContext context, int status, int jsonRpcCode, string problemCode, string message)
+        => IsRest(context)
+            ? new RestProblem(status, problemCode, message).WriteAsync(context)
+            : JsonRpcHttpError.WriteAsync(context, status, jsonRpcCode, message);
+
+    private static bool IsRest(HttpContext context)
+        => context.Request.Path.StartsWithSegments(RestTransportExtensions.BasePath, StringComparison.OrdinalIgnoreCase);
 
     private static string GatewayErrorText(string? value) => Pipeline.GatewayError.Printable(value ?? string.Empty);
 

@@ -113,6 +113,6 @@ public sealed class UpstreamCollisionTests
             await using var app = SwitchboardServer.Build(settings);
             await app.StartAsync(Token);
         });
-        return ServeCommand.DescribeStartupFailure(failure) ?? throw new Xunit.Sdk.XunitException("Not a start-up failure: " + failure);
+        return HostRunner.DescribeStartupFailure(failure) ?? throw new Xunit.Sdk.XunitException("Not a start-up failure: " + failure);
     }
 }

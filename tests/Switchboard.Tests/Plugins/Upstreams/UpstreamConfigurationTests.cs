@@ -102,7 +102,7 @@ public sealed class UpstreamConfigurationTests
             await using var app = SwitchboardServer.Build(settings);
             await app.StartAsync(Token);
         });
-        Assert.Contains("Switchboard:Upstreams:broken:Url must be an absolute http:// or https:// address.", ServeCommand.DescribeStartupFailure(failure), StringComparison.Ordinal);
+        Assert.Contains("Switchboard:Upstreams:broken:Url must be an absolute http:// or https:// address.", HostRunner.DescribeStartupFailure(failure), StringComparison.Ordinal);
         Assert.Equal(2, await ServeCommand.RunAsync(settings, configure: null, Token));
     }
 

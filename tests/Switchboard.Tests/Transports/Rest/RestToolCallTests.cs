@@ -298,8 +298,8 @@ public sealed class RestToolCallTests(RestCallServerFixture fixture) : IClassFix
         var hostResponse = await RestHttp.SendAsync(_http, foreignHost);
         var originResponse = await RestHttp.SendAsync(_http, foreignOrigin);
 
-        Assert.Equal(HttpStatusCode.BadRequest, hostResponse.Status);
-        Assert.Equal(HttpStatusCode.Forbidden, originResponse.Status);
+        RestHttp.AssertProblem(hostResponse, HttpStatusCode.BadRequest, "invalid_host");
+        RestHttp.AssertProblem(originResponse, HttpStatusCode.Forbidden, "origin_not_allowed");
     }
 
     /// <summary>Forces HttpClient to send a chunked body (no Content-Length).</summary>
