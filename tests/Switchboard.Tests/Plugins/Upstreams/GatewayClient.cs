@@ -62,6 +62,28 @@ public abstract class GatewayClient : IAsyncDisposable
     /// <summary>Every tool, all pages, as JSON.</summary>
     public abstract Task<IReadOnlyList<JsonObject>> ListToolsAsync();
 
+    /// <summary>Follows <c>nextCursor</c> to the last page of a raw JSON-RPC tools/list.</summary>
+    protected static async Task<IReadOnlyList<JsonObject>> ListAllPagesAsync(Func<string, JsonObject, Task<JsonObject>> send)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        var tools = new List<JsonObject>();
+        string? cursor = null;
+        do
+        {
+            var parameters = new JsonObject();
+            if (cursor is not null)
+            {
+                parameters["cursor"] = cursor;
+            }
+
+            var result = await send("tools/list", parameters);
+            tools.AddRange(result["tools"]!.AsArray().Select(t => t!.AsObject().DeepClone().AsObject()));
+            cursor = result["nextCursor"]?.GetValue<string>();
+        }
+        while (cursor is not null);
+        return tools;
+    }
+
     /// <summary>Calls a tool and returns the MCP result as JSON (tool errors are results with <c>isError</c>).</summary>
     public abstract Task<JsonObject> CallAsync(string tool, JsonObject arguments);
 
@@ -106,25 +128,7 @@ public abstract class GatewayClient : IAsyncDisposable
             return new RawHttpClient(RawLegacy, endpoint, session);
         }
 
-        public override async Task<IReadOnlyList<JsonObject>> ListToolsAsync()
-        {
-            var tools = new List<JsonObject>();
-            string? cursor = null;
-            do
-            {
-                var parameters = new JsonObject();
-                if (cursor is not null)
-                {
-                    parameters["cursor"] = cursor;
-                }
-
-                var result = await SendAsync("tools/list", parameters);
-                tools.AddRange(result["tools"]!.AsArray().Select(t => t!.AsObject().DeepClone().AsObject()));
-                cursor = result["nextCursor"]?.GetValue<string>();
-            }
-            while (cursor is not null);
-            return tools;
-        }
+        public override Task<IReadOnlyList<JsonObject>> ListToolsAsync() => ListAllPagesAsync(SendAsync);
 
         public override Task<JsonObject> CallAsync(string tool, JsonObject arguments)
             => SendAsync("tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments.DeepClone() });
@@ -205,25 +209,7 @@ public abstract class GatewayClient : IAsyncDisposable
             return new WebSocketClient(socket);
         }
 
-        public override async Task<IReadOnlyList<JsonObject>> ListToolsAsync()
-        {
-            var tools = new List<JsonObject>();
-            string? cursor = null;
-            do
-            {
-                var parameters = new JsonObject();
-                if (cursor is not null)
-                {
-                    parameters["cursor"] = cursor;
-                }
-
-                var result = await SendAsync("tools/list", parameters);
-                tools.AddRange(result["tools"]!.AsArray().Select(t => t!.AsObject().DeepClone().AsObject()));
-                cursor = result["nextCursor"]?.GetValue<string>();
-            }
-            while (cursor is not null);
-            return tools;
-        }
+        public override Task<IReadOnlyList<JsonObject>> ListToolsAsync() => ListAllPagesAsync(SendAsync);
 
         public override Task<JsonObject> CallAsync(string tool, JsonObject arguments)
             => SendAsync("tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments.DeepClone() });
