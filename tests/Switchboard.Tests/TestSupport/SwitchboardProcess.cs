@@ -16,6 +16,7 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _mcpUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TemporaryDirectory? _ownedData;
+    private Uri? _servingUrl;
 
     private SwitchboardProcess(Process process, TemporaryDirectory? ownedData)
     {
@@ -158,10 +159,15 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
             _stdout.AppendLine(line);
         }
 
+        // The banner ends with the `claude mcp add` line: wait for it, so a test sees the whole banner.
         var match = ServingLine().Match(line);
         if (match.Success)
         {
-            _mcpUrl.TrySetResult(new Uri(match.Groups["url"].Value));
+            _servingUrl = new Uri(match.Groups["url"].Value);
+        }
+        else if (_servingUrl is not null && line.Contains("claude mcp add", StringComparison.Ordinal))
+        {
+            _mcpUrl.TrySetResult(_servingUrl);
         }
     }
 

@@ -136,13 +136,19 @@ public sealed class WebSocketTransportTests
             await socket.SendAsync(McpWebSocket.Call(i, "probe_gate", new JsonObject { ["tag"] = $"t{i}" }, ModernMeta()), Token);
         }
 
+        // Two calls run (the limit); each answer frees one slot, so exactly one more call starts after it.
+        await state.GateStarted.WaitAsync(Token);
+        await state.GateStarted.WaitAsync(Token);
         var answers = new Dictionary<int, string>();
         for (var released = 0; released < 5; released++)
         {
-            await state.GateStarted.WaitAsync(Token);
             state.Gate.Release();
             var message = await socket.ReceiveAsync(Token);
             answers[message!["id"]!.GetValue<int>()] = message["result"]!["content"]![0]!["text"]!.GetValue<string>();
+            if (released < 3)
+            {
+                await state.GateStarted.WaitAsync(Token);
+            }
         }
 
         Assert.Equal(5, answers.Count);
