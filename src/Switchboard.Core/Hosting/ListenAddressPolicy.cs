@@ -3,13 +3,13 @@ using System.Net;
 namespace Switchboard.Hosting;
 
 /// <summary>
-/// Decides which addresses the server may listen on. Until authentication exists, only loopback addresses are allowed:
-/// anything else would put unauthenticated tools on the network.
+/// Decides which addresses the server may listen on. With authentication off (<c>--no-auth</c>) only loopback addresses
+/// are allowed: anything else would put unauthenticated tools on the network.
 /// </summary>
 public static class ListenAddressPolicy
 {
     /// <summary>Splits a <c>--urls</c> value and checks every address; throws with an operator-facing message otherwise.</summary>
-    public static IReadOnlyList<string> ParseLoopbackOnly(string urls)
+    public static IReadOnlyList<string> Parse(string urls, bool authenticationRequired)
     {
         ArgumentNullException.ThrowIfNull(urls);
         var result = new List<string>();
@@ -22,11 +22,12 @@ public static class ListenAddressPolicy
                 throw new SwitchboardStartupException($"'{raw}' is not a listen address; use the form http://127.0.0.1:8080.");
             }
 
-            if (!IsLoopback(uri.Host))
+            if (!authenticationRequired && !IsLoopback(uri.Host))
             {
                 throw new SwitchboardStartupException(
-                    $"Refusing to listen on {raw}: Switchboard has no authentication yet, so it only listens on loopback " +
-                    "addresses (127.0.0.1, [::1] or localhost). Use for example --urls http://127.0.0.1:8080.");
+                    $"Refusing to listen on {raw} with authentication off (--no-auth): unauthenticated, Switchboard only " +
+                    "listens on loopback addresses (127.0.0.1, [::1] or localhost). Remove --no-auth, or use for example " +
+                    "--urls http://127.0.0.1:8080.");
             }
 
             result.Add(raw);

@@ -12,6 +12,9 @@ public sealed class ServeSettings
     /// <summary>JSON configuration file (<c>--config</c>).</summary>
     public string? ConfigFile { get; init; }
 
+    /// <summary>Turn authentication off (<c>--no-auth</c>); refused unless every listen address is loopback.</summary>
+    public bool NoAuthentication { get; init; }
+
     /// <summary>Serve the MCP conformance fixtures (<c>--conformance-fixtures</c>).</summary>
     public bool ConformanceFixtures { get; init; }
 

@@ -18,6 +18,8 @@ internal sealed class StartupBanner(
     ToolCatalog catalog,
     SqliteDatabase database,
     IOptions<SwitchboardOptions> options,
+    IOptions<Security.SecurityOptions> security,
+    ServeSettings settings,
     TextWriter writer) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -52,8 +54,22 @@ internal sealed class StartupBanner(
         writer.WriteLine($"  Listening on: {string.Join(", ", addresses)}");
         writer.WriteLine($"  Plugins:      {(plugins.Length == 0 ? "(none)" : plugins)}");
         writer.WriteLine($"  Data:         {database.FilePath}");
-        writer.WriteLine("Connect Claude Code with:");
-        writer.WriteLine($"  claude mcp add --transport http {name} {mcpUrl}");
+        if (security.Value.RequireAuthentication)
+        {
+            var dataFolder = Path.GetFullPath(options.Value.DataDirectory);
+            var config = settings.ConfigFile is { } file ? $" --config {Path.GetFullPath(file)}" : string.Empty;
+            writer.WriteLine("  Auth:         bearer tokens required (serve --no-auth turns this off on loopback)");
+            writer.WriteLine("Issue a token, then connect Claude Code with it:");
+            writer.WriteLine($"  switchboard token issue --sub $USER --scope 'tools:*' --ttl 12h --data {dataFolder}{config}");
+            writer.WriteLine($"  claude mcp add --transport http {name} {mcpUrl} --header \"Authorization: Bearer <token>\"");
+        }
+        else
+        {
+            writer.WriteLine("  Auth:         off (--no-auth)");
+            writer.WriteLine("Connect Claude Code with:");
+            writer.WriteLine($"  claude mcp add --transport http {name} {mcpUrl}");
+        }
+
         writer.Flush();
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Scaling;
+using Switchboard.Security;
 using Switchboard.Transports.Http;
 using Switchboard.Transports.Rest;
 using Switchboard.Transports.WebSockets;
@@ -16,8 +17,9 @@ public static class SwitchboardEndpointRouteBuilderExtensions
     public const string MetricsPath = "/metrics";
 
     /// <summary>
-    /// Adds the HTTP guards (Host, Origin, body size) and maps every Switchboard endpoint: MCP at <c>/mcp</c>, health
-    /// probes at <c>/healthz</c> and <c>/readyz</c>, and Prometheus metrics at <c>/metrics</c>.
+    /// Adds the HTTP guards (Host, Origin, body size), authentication of the tool endpoints, and maps every Switchboard
+    /// endpoint: MCP at <c>/mcp</c>, WebSocket at <c>/ws</c>, REST at <c>/v1</c>, health probes at <c>/healthz</c> and
+    /// <c>/readyz</c>, Prometheus metrics at <c>/metrics</c>, and the OAuth discovery, JWKS and token endpoints.
     /// </summary>
     public static WebApplication MapSwitchboard(this WebApplication app)
     {
@@ -28,7 +30,10 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         }
 
         app.UseMiddleware<HttpGuardMiddleware>();
+        app.UseMiddleware<AuthenticationMiddleware>();
+        app.UseMiddleware<McpScopeChallengeMiddleware>();
         app.MapHealthEndpoints();
+        app.MapSecurityEndpoints();
         app.MapMcp(McpPath);
         app.MapPrometheusScrapingEndpoint(MetricsPath);
         app.MapWebSocketTransport();

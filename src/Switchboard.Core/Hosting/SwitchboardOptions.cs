@@ -76,6 +76,12 @@ public sealed class PluginSettings
 
     /// <summary>Per-tool settings keyed by the tool's own (un-namespaced) name.</summary>
     public Dictionary<string, ToolSettings> Tools { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// When not empty, only callers of these tenants (the token's tenant claim) see and may call this plugin's tools;
+    /// to everyone else they do not exist.
+    /// </summary>
+    public List<string> Tenants { get; set; } = [];
 }
 
 /// <summary>Settings for one tool of a plugin.</summary>

@@ -29,7 +29,9 @@ public static class SwitchboardServer
         ConfigureConfiguration(builder.Configuration, settings);
         var bound = new SwitchboardOptions();
         builder.Configuration.GetSection(SwitchboardOptions.SectionName).Bind(bound);
-        var urls = ListenAddressPolicy.ParseLoopbackOnly(bound.Urls);
+        var security = new Security.SecurityOptions();
+        builder.Configuration.GetSection(Security.SecurityOptions.SectionName).Bind(security);
+        var urls = ListenAddressPolicy.Parse(bound.Urls, security.RequireAuthentication);
         builder.WebHost.UseUrls([.. urls]);
 
         ConfigureLogging(builder.Logging, builder.Configuration);
@@ -39,7 +41,7 @@ public static class SwitchboardServer
             .AddWebSocketTransport()
             .AddRestTransport();
         AddPlugins(switchboard, settings, configure);
-        builder.Services.AddSingleton<StartupBanner>(sp => ActivatorUtilities.CreateInstance<StartupBanner>(sp, settings.BannerWriter ?? Console.Out));
+        builder.Services.AddSingleton<StartupBanner>(sp => ActivatorUtilities.CreateInstance<StartupBanner>(sp, settings, settings.BannerWriter ?? Console.Out));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StartupBanner>());
 
         var app = builder.Build();
@@ -73,7 +75,8 @@ public static class SwitchboardServer
                 throw new SwitchboardStartupException($"Configuration file '{path}' was not found.");
             }
 
-            configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+            // Reloaded on change for the settings that follow it live (the authorization policy); the rest is read once.
+            configuration.AddJsonFile(path, optional: false, reloadOnChange: true);
         }
 
         configuration.AddEnvironmentVariables();
@@ -86,6 +89,11 @@ public static class SwitchboardServer
         if (settings.DataDirectory is not null)
         {
             flags[$"{SwitchboardOptions.SectionName}:{nameof(SwitchboardOptions.DataDirectory)}"] = settings.DataDirectory;
+        }
+
+        if (settings.NoAuthentication)
+        {
+            flags[$"{Security.SecurityOptions.SectionName}:{nameof(Security.SecurityOptions.RequireAuthentication)}"] = "false";
         }
 
         configuration.AddInMemoryCollection(flags);

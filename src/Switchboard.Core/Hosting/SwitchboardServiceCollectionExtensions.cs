@@ -14,6 +14,7 @@ using Switchboard.Pipeline;
 using Switchboard.Plugins;
 using Switchboard.Plugins.Samples;
 using Switchboard.Scaling;
+using Switchboard.Security;
 using Switchboard.Storage;
 using Switchboard.Transports.Http;
 using Switchboard.Transports.Mcp;
@@ -80,7 +81,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddTransient<IConfigureOptions<McpServerOptions>, McpServerOptionsSetup>();
 
         AddTelemetry(services, section.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
-        return new SwitchboardBuilder(services);
+        return new SwitchboardBuilder(services).AddSecurity();
     }
 
     /// <summary>

@@ -11,6 +11,12 @@ public enum GatewayErrorKind
     /// <summary>The request was malformed (bad cursor, bad parameters). JSON-RPC -32602, REST 400.</summary>
     InvalidRequest,
 
+    /// <summary>The caller is not authenticated (only where the transport did not already refuse). JSON-RPC -32001, REST 401.</summary>
+    Unauthenticated,
+
+    /// <summary>The caller lacks the scope this call needs. JSON-RPC -32003, REST 403.</summary>
+    Forbidden,
+
     /// <summary>The gateway is not able to serve the request right now. JSON-RPC -32603, REST 503.</summary>
     Unavailable,
 
@@ -24,11 +30,16 @@ public enum GatewayErrorKind
 /// </summary>
 public sealed record GatewayError(GatewayErrorKind Kind, string Message)
 {
+    /// <summary>For <see cref="GatewayErrorKind.Forbidden"/>: the scope that would allow the call.</summary>
+    public string? RequiredScope { get; init; }
+
     /// <summary>The JSON-RPC error code the MCP transports use for this error.</summary>
     public McpErrorCode JsonRpcCode => Kind switch
     {
         GatewayErrorKind.NotFound => McpErrorCode.InvalidParams,
         GatewayErrorKind.InvalidRequest => McpErrorCode.InvalidParams,
+        GatewayErrorKind.Unauthenticated => (McpErrorCode)(-32001),
+        GatewayErrorKind.Forbidden => (McpErrorCode)(-32003),
         _ => McpErrorCode.InternalError,
     };
 
@@ -37,11 +48,20 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
     {
         GatewayErrorKind.NotFound => 404,
         GatewayErrorKind.InvalidRequest => 400,
+        GatewayErrorKind.Unauthenticated => 401,
+        GatewayErrorKind.Forbidden => 403,
         GatewayErrorKind.Unavailable => 503,
         _ => 500,
     };
 
     public static GatewayError UnknownTool(string name) => new(GatewayErrorKind.NotFound, $"Unknown tool: '{Printable(name)}'");
+
+    public static GatewayError Unauthenticated() => new(GatewayErrorKind.Unauthenticated, "Unauthorized: this request needs an authenticated caller.");
+
+    public static GatewayError Forbidden(string requiredScope) => new(GatewayErrorKind.Forbidden, $"Forbidden: this call needs the scope '{requiredScope}'.")
+    {
+        RequiredScope = requiredScope,
+    };
 
     public static GatewayError InvalidCursor() => new(GatewayErrorKind.InvalidRequest, "Invalid cursor: pass back a nextCursor value exactly as returned by tools/list.");
 

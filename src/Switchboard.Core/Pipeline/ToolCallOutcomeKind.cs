@@ -26,6 +26,9 @@ public enum ToolCallOutcomeKind
 
     /// <summary>The tool asked the client for more input (MCP 2026-07-28 input_required).</summary>
     InputRequired,
+
+    /// <summary>Authorization refused the call (missing scope or a failed argument rule); the tool did not run.</summary>
+    Denied,
 }
 
 internal static class ToolCallOutcomeKindNames
@@ -39,6 +42,7 @@ internal static class ToolCallOutcomeKindNames
         ToolCallOutcomeKind.Cancelled => "cancelled",
         ToolCallOutcomeKind.ProtocolError => "protocol_error",
         ToolCallOutcomeKind.InputRequired => "input_required",
+        ToolCallOutcomeKind.Denied => "denied",
         _ => "pending",
     };
 }

@@ -11,6 +11,7 @@ namespace Switchboard.Serialization;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WordCountResult))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(RestToolList))]
 internal sealed partial class SwitchboardJsonContext : JsonSerializerContext;
 

@@ -39,6 +39,34 @@ public sealed partial class SqliteDatabase(IOptions<SwitchboardOptions> options,
                 updated_at  TEXT NOT NULL
             ) STRICT;
             """),
+        (3, "security", """
+            CREATE TABLE key_ring (
+                id      INTEGER PRIMARY KEY CHECK (id = 1),
+                version INTEGER NOT NULL
+            ) STRICT;
+            INSERT INTO key_ring (id, version) VALUES (1, 0);
+            CREATE TABLE signing_keys (
+                kid          TEXT PRIMARY KEY NOT NULL,
+                algorithm    TEXT NOT NULL,
+                created_at   INTEGER NOT NULL,
+                activate_at  INTEGER NOT NULL,
+                retire_at    INTEGER,
+                expire_at    INTEGER,
+                revoked_at   INTEGER,
+                public_jwk   TEXT NOT NULL,
+                private_key  BLOB NOT NULL
+            ) STRICT;
+            CREATE TABLE oauth_clients (
+                client_id      TEXT PRIMARY KEY NOT NULL,
+                secret_hash    BLOB NOT NULL,
+                salt           BLOB NOT NULL,
+                iterations     INTEGER NOT NULL,
+                allowed_scopes TEXT NOT NULL,
+                tenant         TEXT,
+                roles          TEXT NOT NULL,
+                created_at     INTEGER NOT NULL
+            ) STRICT;
+            """),
     ];
 
     /// <summary>Creates the data folder and database if needed, applies pending migrations, and records the installation id.</summary>
@@ -103,6 +131,27 @@ public sealed partial class SqliteDatabase(IOptions<SwitchboardOptions> options,
         await connection.OpenAsync(cancellationToken);
         await ExecuteAsync(connection, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;", cancellationToken);
         return connection;
+    }
+
+    /// <summary>Reads a value of the <c>meta</c> table.</summary>
+    public async Task<string?> GetMetaAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM meta WHERE key = $key;";
+        command.Parameters.AddWithValue("$key", key);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    /// <summary>Writes a value of the <c>meta</c> table.</summary>
+    public async Task SetMetaAsync(string key, string value, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value;";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<string> EnsureInstallationIdAsync(SqliteConnection connection, CancellationToken cancellationToken)

@@ -78,10 +78,15 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>switchboard serve</c> on a free loopback port with a fresh data folder, and waits until it serves.</summary>
-    public static async Task<SwitchboardProcess> StartServeAsync(IEnumerable<string>? extraArguments = null, IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
+    public static async Task<SwitchboardProcess> StartServeAsync(IEnumerable<string>? extraArguments = null, IReadOnlyDictionary<string, string?>? environment = null, bool authenticate = false, CancellationToken cancellationToken = default)
     {
         var data = new TemporaryDirectory();
         var arguments = new List<string> { "serve", "--urls", "http://127.0.0.1:0", "--data", data.Path };
+        if (!authenticate)
+        {
+            arguments.Add("--no-auth");
+        }
+
         arguments.AddRange(extraArguments ?? []);
         var process = Start(arguments, environment, ownedData: data);
         await process.WaitUntilServingAsync(cancellationToken);

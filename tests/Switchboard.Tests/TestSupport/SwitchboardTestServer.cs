@@ -8,7 +8,7 @@ namespace Switchboard.Tests.TestSupport;
 
 /// <summary>
 /// A real Switchboard server on loopback (Kestrel, port 0) with its own temporary data folder and SQLite file.
-/// Built exactly as <c>switchboard serve</c> builds it.
+/// Built exactly as <c>switchboard serve</c> builds it; without authentication (<c>--no-auth</c>) unless a test asks.
 /// </summary>
 public sealed class SwitchboardTestServer : IAsyncDisposable
 {
@@ -39,6 +39,7 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? configuration = null,
         bool conformanceFixtures = false,
         TemporaryDirectory? dataDirectory = null,
+        bool authenticate = false,
         CancellationToken cancellationToken = default)
     {
         var data = dataDirectory ?? new TemporaryDirectory();
@@ -49,6 +50,7 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
                 Urls = "http://127.0.0.1:0",
                 DataDirectory = data.Path,
                 ConformanceFixtures = conformanceFixtures,
+                NoAuthentication = !authenticate,
                 ConfigurationOverrides = configuration,
                 BannerWriter = banner,
             },

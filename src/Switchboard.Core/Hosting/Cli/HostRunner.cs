@@ -23,6 +23,26 @@ internal static class HostRunner
         }
     }
 
+    /// <summary>Runs an administrative command; a failure an operator can fix becomes one message and exit code 2.</summary>
+    public static async Task<int> RunCommandAsync(Func<Task<int>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            return await body();
+        }
+        catch (Exception ex) when (DescribeStartupFailure(ex) is { } message)
+        {
+            await Console.Error.WriteLineAsync("switchboard: " + message);
+            return SwitchboardCommandLine.UsageError;
+        }
+        catch (InvalidOperationException ex)
+        {
+            await Console.Error.WriteLineAsync("switchboard: " + ex.Message);
+            return SwitchboardCommandLine.UsageError;
+        }
+    }
+
     /// <summary>Turns the failures an operator can fix into one clear message; anything else stays an exception.</summary>
     internal static string? DescribeStartupFailure(Exception exception) => exception switch
     {

@@ -10,9 +10,10 @@ internal static class ServeCommand
         var urls = new Option<string?>("--urls") { Description = "Addresses to listen on, separated by ';' (default http://127.0.0.1:8080). Loopback only until authentication is configured." };
         var data = new Option<string?>("--data") { Description = "Data folder holding the SQLite database (default ./data; created on first run)." };
         var config = new Option<string?>("--config") { Description = "JSON configuration file. Every option can also be set with environment variables such as Switchboard__Tools__DefaultTimeout." };
+        var noAuth = new Option<bool>("--no-auth") { Description = "Serve without authentication (local development, conformance runs). Refused unless every listen address is loopback." };
         var fixtures = new Option<bool>("--conformance-fixtures") { Description = "Also serve the MCP conformance-suite fixture tools, resources and prompts (testing only)." };
 
-        var command = new Command("serve", "Run the MCP server (Streamable HTTP at /mcp) with the configured plugins.") { urls, data, config, fixtures };
+        var command = new Command("serve", "Run the MCP server (Streamable HTTP at /mcp) with the configured plugins.") { urls, data, config, noAuth, fixtures };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var settings = new ServeSettings
@@ -21,6 +22,7 @@ internal static class ServeCommand
                 DataDirectory = parseResult.GetValue(data),
                 ConfigFile = parseResult.GetValue(config),
                 ConformanceFixtures = parseResult.GetValue(fixtures),
+                NoAuthentication = parseResult.GetValue(noAuth),
             };
 
             return await RunAsync(settings, configure, cancellationToken);

@@ -12,6 +12,11 @@ public static class SwitchboardCommandLine
     {
         var root = new RootCommand("Switchboard: an MCP gateway that puts your tools in front of Claude, safely and fast.");
         root.Subcommands.Add(ServeCommand.Create(configure));
+        foreach (var command in SecurityCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(StdioCommand.Create(configure));
         return root;
     }

@@ -89,6 +89,8 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
         GatewayErrorKind.NotFound => "not_found",
         GatewayErrorKind.InvalidRequest => "invalid_request",
         GatewayErrorKind.Unavailable => "unavailable",
+        GatewayErrorKind.Forbidden => "insufficient_scope",
+        GatewayErrorKind.Unauthenticated => "unauthenticated",
         _ => "internal_error",
     };
 

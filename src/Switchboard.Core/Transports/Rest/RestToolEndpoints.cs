@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -65,6 +66,7 @@ internal sealed partial class RestToolEndpoints(
 
         if (outcome.IsError)
         {
+            WriteChallenge(httpContext, outcome.Error);
             await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext);
             return;
         }
@@ -118,7 +120,9 @@ internal sealed partial class RestToolEndpoints(
             var outcome = await pipeline.CallToolAsync(context, cancellationToken);
             if (outcome.IsError)
             {
-                await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext);
+                WriteChallenge(httpContext, outcome.Error);
+                WriteChallenge(httpContext, outcome.Error);
+            await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext);
                 return;
             }
 
@@ -199,5 +203,18 @@ internal sealed partial class RestToolEndpoints(
 
         [LoggerMessage(EventId = 4202, EventName = "RestToolProtocolError", Level = LogLevel.Information, Message = "Tool {Tool} refused a REST call with MCP error {ErrorCode}")]
         public static partial void ToolProtocolError(ILogger logger, string tool, int errorCode);
+    }
+
+    /// <summary>A refused call tells the client which scope would allow it (RFC 6750 §3 insufficient_scope).</summary>
+    private static void WriteChallenge(HttpContext httpContext, GatewayError error)
+    {
+        if (error.Kind is GatewayErrorKind.Forbidden or GatewayErrorKind.Unauthenticated)
+        {
+            var identity = httpContext.RequestServices.GetRequiredService<Security.ResourceIdentity>();
+            httpContext.Response.Headers.WWWAuthenticate = Security.AuthenticationMiddleware.Challenge(
+                identity,
+                error.Kind == GatewayErrorKind.Forbidden ? "insufficient_scope" : null,
+                error.RequiredScope);
+        }
     }
 }

@@ -84,6 +84,11 @@ internal sealed partial class WebSocketConnectionHandler(
         connection.TimeProvider = timeProvider;
         using var stopping = lifetime.ApplicationStopping.Register(static s => ((ConnectionState)s!).BeginShutdown(), connection);
 
+        // The connection lives no longer than the credentials it was opened with.
+        using var expiry = CredentialsExpiry(context.User) is { } expiresAt
+            ? timeProvider.CreateTimer(static s => _ = ((ConnectionState)s!).CloseAsync(WebSocketCloseStatus.PolicyViolation, "token expired"), connection, Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan)
+            : null;
+
         Log.Connected(logger, connectionId);
         var reason = "client closed";
         try
@@ -110,6 +115,13 @@ internal sealed partial class WebSocketConnectionHandler(
             Log.Disconnected(logger, connectionId, reason);
         }
     }
+
+    private static DateTimeOffset? CredentialsExpiry(System.Security.Claims.ClaimsPrincipal user)
+        => user.FindFirst(Security.SwitchboardClaims.Expires)?.Value is { } exp && long.TryParse(exp, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Reads one message at a time until the client closes, the server closes, or the connection breaks.</summary>
     private async Task<string> ReadLoopAsync(ConnectionState connection, WebSocketTransportOptions settings, CancellationToken aborted)

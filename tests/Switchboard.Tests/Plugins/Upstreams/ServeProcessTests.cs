@@ -18,7 +18,7 @@ public sealed class ServeProcessTests
         UpstreamConfig.RequireNode();
         using var data = new TemporaryDirectory();
         await using var process = SwitchboardProcess.Start(
-            ["serve", "--config", "examples/switchboard.upstreams.json", "--urls", "http://127.0.0.1:0", "--data", data.Path],
+            ["serve", "--no-auth", "--config", "examples/switchboard.upstreams.json", "--urls", "http://127.0.0.1:0", "--data", data.Path],
             workingDirectory: NodeTooling.RepositoryRoot);
         await process.WaitUntilServingAsync(Token);
 
@@ -53,7 +53,7 @@ public sealed class ServeProcessTests
             .With("Switchboard:Http:ShutdownTimeout", "00:00:01")
             .ToDictionary(p => p.Key.Replace(":", "__", StringComparison.Ordinal), p => p.Value);
         await using var process = SwitchboardProcess.Start(
-            ["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path],
+            ["serve", "--no-auth", "--urls", "http://127.0.0.1:0", "--data", data.Path],
             environment: environment,
             workingDirectory: data.Path);
         await process.WaitUntilServingAsync(Token);

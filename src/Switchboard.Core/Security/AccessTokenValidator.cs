@@ -1,0 +1,382 @@
+using System.Buffers.Text;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Switchboard.Security;
+
+/// <summary>Why a presented token was not accepted. Only the category reaches the caller; the detail is for logs and audit.</summary>
+public enum TokenRejection
+{
+    None,
+
+    /// <summary>The request carried no usable credentials (401 without an error code).</summary>
+    Missing,
+
+    /// <summary>The credentials were not a well-formed bearer token request (400).</summary>
+    Malformed,
+
+    /// <summary>A token was presented and is not acceptable (401 invalid_token, same body for every reason).</summary>
+    Invalid,
+}
+
+/// <summary>The result of validating an access token.</summary>
+public readonly record struct TokenValidationOutcome(ClaimsPrincipal? Principal, TokenRejection Rejection, string Detail)
+{
+    public static TokenValidationOutcome Reject(TokenRejection rejection, string detail) => new(null, rejection, detail);
+}
+
+/// <summary>
+/// Validates RFC 9068 access tokens strictly, with Microsoft.IdentityModel for the signature and time checks and its
+/// unsafe defaults closed: a strict structural check first (three base64url segments, no padding or whitespace, JSON
+/// objects without duplicate names, size limit), then the header (allow-listed <c>alg</c>, <c>typ</c> of <c>at+jwt</c>,
+/// a well-formed <c>kid</c>; <c>jku</c>, <c>x5u</c>, <c>jwk</c>, <c>x5c</c>, <c>crit</c>, <c>zip</c>, <c>cty</c> refused
+/// and never followed), then exactly one key — the <c>kid</c> in our ring or in the claimed issuer's JWKS, with the
+/// algorithm it is pinned to — then <c>iss</c> and <c>aud</c> by exact match, <c>exp</c>/<c>nbf</c>/<c>iat</c> with a
+/// small skew and a maximum lifetime, and the RFC 9068 required claims.
+/// </summary>
+public sealed partial class AccessTokenValidator(
+    SigningKeyRing ring,
+    ExternalIssuerKeys externalIssuers,
+    ResourceIdentity identity,
+    IOptions<SecurityOptions> options,
+    TimeProvider timeProvider)
+{
+    private static readonly string[] s_types = ["at+jwt", "application/at+jwt"];
+    private static readonly string[] s_forbiddenHeaders = ["jku", "x5u", "jwk", "x5c", "crit", "zip", "cty", "enc", "b64", "epk", "p2s", "p2c"];
+    private static readonly JsonDocumentOptions s_strictJson = new() { AllowDuplicateProperties = false, MaxDepth = 16, AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow };
+    private static readonly JsonWebTokenHandler s_handler = new() { MapInboundClaims = false, MaximumTokenSizeInBytes = 64 * 1024 };
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex KidPattern();
+
+    public async ValueTask<TokenValidationOutcome> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (Encoding.UTF8.GetByteCount(token) > settings.MaxTokenBytes)
+        {
+            return TokenValidationOutcome.Reject(TokenRejection.Invalid, "token too large");
+        }
+
+        if (!TrySplit(token, out var headerJson, out var payloadJson, out var structureProblem))
+        {
+            return TokenValidationOutcome.Reject(TokenRejection.Invalid, structureProblem);
+        }
+
+        using (headerJson)
+        using (payloadJson)
+        {
+            var header = headerJson.RootElement;
+            var payload = payloadJson.RootElement;
+            if (CheckHeader(header) is { } headerProblem)
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, headerProblem);
+            }
+
+            if (CheckClaims(payload, settings) is { } claimProblem)
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, claimProblem);
+            }
+
+            // IdentityModel does not look at iat: a token "issued" in the future is refused here.
+            var issuedAt = DateTimeOffset.UnixEpoch.AddSeconds(payload.GetProperty("iat").GetDouble());
+            if (issuedAt > timeProvider.GetUtcNow() + settings.ClockSkew)
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, "iat in the future");
+            }
+
+            var alg = header.GetProperty("alg").GetString()!;
+            var kid = header.GetProperty("kid").GetString()!;
+            var issuer = payload.GetProperty("iss").GetString()!;
+            var (key, keyAlgorithm, keyProblem) = await ResolveKeyAsync(issuer, kid, cancellationToken);
+            if (key is null)
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, keyProblem);
+            }
+
+            if (!string.Equals(alg, keyAlgorithm, StringComparison.Ordinal))
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, $"alg {alg} does not match the key's algorithm");
+            }
+
+            var parameters = new TokenValidationParameters
+            {
+                IssuerSigningKey = key,
+                TryAllIssuerSigningKeys = false,
+                ValidAlgorithms = [keyAlgorithm],
+                ValidIssuer = issuer,
+                ValidateIssuer = true,
+                ValidAudience = identity.Resource,
+                ValidateAudience = true,
+                IgnoreTrailingSlashWhenValidatingAudience = false,
+                RequireAudience = true,
+                ValidTypes = s_types,
+                RequireSignedTokens = true,
+                RequireExpirationTime = true,
+                ValidateLifetime = true,
+                LifetimeValidator = (notBefore, expires, _, _) => LifetimeIsValid(notBefore, expires, settings.ClockSkew),
+                ValidateIssuerSigningKey = false,
+                ValidateTokenReplay = false,
+                SaveSigninToken = false,
+            };
+
+            var result = await s_handler.ValidateTokenAsync(token, parameters);
+            if (!result.IsValid)
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, "signature or claims rejected: " + result.Exception?.GetType().Name);
+            }
+
+            return new TokenValidationOutcome(BuildPrincipal(payload, settings), TokenRejection.None, string.Empty);
+        }
+    }
+
+    private async ValueTask<(SecurityKey? Key, string Algorithm, string Problem)> ResolveKeyAsync(string issuer, string kid, CancellationToken cancellationToken)
+    {
+        if (string.Equals(issuer, identity.Issuer, StringComparison.Ordinal))
+        {
+            if (ring.TryGetValidationKey(kid, out var key, out var algorithm))
+            {
+                return (key, algorithm, string.Empty);
+            }
+
+            // Maybe another replica (or the CLI) created it a moment ago: one throttled reload, then decide.
+            if (await ring.TryRefreshForUnknownKidAsync(TimeSpan.FromSeconds(5), cancellationToken) && ring.TryGetValidationKey(kid, out key, out algorithm))
+            {
+                return (key, algorithm, string.Empty);
+            }
+
+            return (null, string.Empty, "kid not in the ring, or not active or retiring");
+        }
+
+        if (externalIssuers.IsConfigured(issuer))
+        {
+            var found = await externalIssuers.TryGetKeyAsync(issuer, kid, cancellationToken);
+            return found is { } pair ? (pair.Key, pair.Algorithm, string.Empty) : (null, string.Empty, "kid not in the issuer's JWKS");
+        }
+
+        return (null, string.Empty, "unknown issuer");
+    }
+
+    private bool LifetimeIsValid(DateTime? notBefore, DateTime? expires, TimeSpan skew)
+    {
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        if (expires is null || now >= expires.Value + skew)
+        {
+            return false;
+        }
+
+        return notBefore is null || now + skew >= notBefore.Value;
+    }
+
+    /// <summary>Three non-empty base64url segments (no padding, no whitespace) whose first two are UTF-8 JSON objects without duplicate names.</summary>
+    private static bool TrySplit(string token, out JsonDocument header, out JsonDocument payload, out string problem)
+    {
+        header = null!;
+        payload = null!;
+        problem = string.Empty;
+        var parts = token.Split('.');
+        if (parts.Length != 3 || parts.Any(p => p.Length == 0))
+        {
+            problem = "not three non-empty segments";
+            return false;
+        }
+
+        if (!parts.All(IsBase64Url))
+        {
+            problem = "segment is not base64url";
+            return false;
+        }
+
+        if (!TryParseObject(parts[0], out header))
+        {
+            problem = "header is not a strict JSON object";
+            return false;
+        }
+
+        if (!TryParseObject(parts[1], out payload))
+        {
+            header.Dispose();
+            problem = "payload is not a strict JSON object";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_base64Url = System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    private static bool IsBase64Url(string segment)
+        => segment.AsSpan().IndexOfAnyExcept(s_base64Url) < 0 && segment.Length % 4 != 1;
+
+    private static bool TryParseObject(string segment, out JsonDocument document)
+    {
+        document = null!;
+        byte[] bytes;
+        try
+        {
+            bytes = Base64Url.DecodeFromChars(segment);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        // No byte-order mark; System.Text.Json also rejects invalid UTF-8.
+        if (bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF)
+        {
+            return false;
+        }
+
+        try
+        {
+            document = JsonDocument.Parse(bytes, s_strictJson);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            return false;
+        }
+
+        return true;
+    }
+
+    private static string? CheckHeader(JsonElement header)
+    {
+        if (!header.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String
+            || alg.GetString() is not (SigningKeyMaterial.ES256 or SigningKeyMaterial.RS256))
+        {
+            return "alg not allowed";
+        }
+
+        if (!header.TryGetProperty("typ", out var typ) || typ.ValueKind != JsonValueKind.String
+            || !s_types.Contains(typ.GetString(), StringComparer.OrdinalIgnoreCase))
+        {
+            return "typ is not at+jwt";
+        }
+
+        if (!header.TryGetProperty("kid", out var kid) || kid.ValueKind != JsonValueKind.String || !KidPattern().IsMatch(kid.GetString()!))
+        {
+            return "kid missing or malformed";
+        }
+
+        foreach (var name in s_forbiddenHeaders)
+        {
+            if (header.TryGetProperty(name, out _))
+            {
+                return $"header {name} is not accepted";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? CheckClaims(JsonElement payload, SecurityOptions settings)
+    {
+        if (!IsNonEmptyString(payload, "iss") || !IsNonEmptyString(payload, "jti") || !IsNonEmptyString(payload, "client_id"))
+        {
+            return "iss, jti or client_id missing";
+        }
+
+        if (!payload.TryGetProperty("sub", out var sub) || sub.ValueKind != JsonValueKind.String || !IsCleanIdentifier(sub.GetString()!))
+        {
+            return "sub missing or malformed";
+        }
+
+        if (!payload.TryGetProperty("aud", out var aud) || !(aud.ValueKind == JsonValueKind.String
+            || (aud.ValueKind == JsonValueKind.Array && aud.GetArrayLength() > 0 && aud.EnumerateArray().All(a => a.ValueKind == JsonValueKind.String))))
+        {
+            return "aud missing or malformed";
+        }
+
+        if (!TryNumericDate(payload, "exp", out var exp) || !TryNumericDate(payload, "iat", out var iat))
+        {
+            return "exp or iat missing or not a NumericDate";
+        }
+
+        if (payload.TryGetProperty("nbf", out _) && !TryNumericDate(payload, "nbf", out _))
+        {
+            return "nbf not a NumericDate";
+        }
+
+        if (exp - iat > settings.MaxTokenLifetime.TotalSeconds)
+        {
+            return "lifetime longer than allowed";
+        }
+
+        if (payload.TryGetProperty("scope", out var scope) && scope.ValueKind != JsonValueKind.String)
+        {
+            return "scope is not a string";
+        }
+
+        if (payload.TryGetProperty(settings.TenantClaim, out var tenant) && (tenant.ValueKind != JsonValueKind.String || !IsCleanIdentifier(tenant.GetString()!)))
+        {
+            return "tenant malformed";
+        }
+
+        if (payload.TryGetProperty(settings.RolesClaim, out var roles)
+            && roles.ValueKind != JsonValueKind.String
+            && !(roles.ValueKind == JsonValueKind.Array && roles.EnumerateArray().All(r => r.ValueKind == JsonValueKind.String)))
+        {
+            return "roles malformed";
+        }
+
+        return null;
+    }
+
+    private static bool IsNonEmptyString(JsonElement payload, string name)
+        => payload.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Length is > 0 and <= 512;
+
+    private static bool IsCleanIdentifier(string value)
+        => value.Length is > 0 and <= 256 && !string.IsNullOrWhiteSpace(value) && !value.Any(char.IsControl);
+
+    private static bool TryNumericDate(JsonElement payload, string name, out double seconds)
+    {
+        seconds = 0;
+        return payload.TryGetProperty(name, out var value)
+            && value.ValueKind == JsonValueKind.Number
+            && value.TryGetDouble(out seconds)
+            && double.IsFinite(seconds)
+            && seconds is >= 0 and <= 253402300799; // 9999-12-31T23:59:59Z: beyond that DateTime overflows
+    }
+
+    private static ClaimsPrincipal BuildPrincipal(JsonElement payload, SecurityOptions settings)
+    {
+        var claims = new List<Claim>
+        {
+            new(SwitchboardClaims.Subject, payload.GetProperty("sub").GetString()!),
+            new(SwitchboardClaims.ClientId, payload.GetProperty("client_id").GetString()!),
+            new(SwitchboardClaims.Issuer, payload.GetProperty("iss").GetString()!),
+            new(SwitchboardClaims.TokenId, payload.GetProperty("jti").GetString()!),
+            new(SwitchboardClaims.Expires, ((long)payload.GetProperty("exp").GetDouble()).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        if (payload.TryGetProperty("scope", out var scope))
+        {
+            claims.Add(new Claim(SwitchboardClaims.Scope, scope.GetString()!));
+        }
+
+        if (payload.TryGetProperty(settings.TenantClaim, out var tenant))
+        {
+            claims.Add(new Claim(SwitchboardClaims.Tenant, tenant.GetString()!));
+        }
+
+        if (payload.TryGetProperty(settings.RolesClaim, out var roles))
+        {
+            foreach (var role in roles.ValueKind == JsonValueKind.Array ? roles.EnumerateArray().Select(r => r.GetString()!) : [roles.GetString()!])
+            {
+                claims.Add(new Claim(SwitchboardClaims.Role, role));
+            }
+        }
+
+        var identityObject = new ClaimsIdentity(claims, "Bearer", SwitchboardClaims.Subject, SwitchboardClaims.Role);
+        return new ClaimsPrincipal(identityObject);
+    }
+}
