@@ -44,6 +44,12 @@ public static class StageOrder
     /// <summary>Audit record of every call and list, including denials.</summary>
     public const int Audit = 200;
 
+    /// <summary>
+    /// Resolve and verify the conversation handle (bound to the caller), so that masking vaults, audit and the state
+    /// gate all see the same conversation.
+    /// </summary>
+    public const int ConversationIdentity = 300;
+
     /// <summary>Resolve the requested name to a catalog entry (unknown tool becomes an error here).</summary>
     public const int ToolResolution = 400;
 

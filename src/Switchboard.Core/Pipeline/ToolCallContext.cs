@@ -58,6 +58,12 @@ public sealed class ToolCallContext
     /// <summary>The catalog entry the requested name resolved to; set by the resolution stage.</summary>
     public CatalogTool? Tool { get; set; }
 
+    /// <summary>
+    /// The verified conversation the call belongs to, set by the conversation identity stage; null when the call has
+    /// none (a stateless REST call without a handle, for example).
+    /// </summary>
+    public string? ConversationId { get; set; }
+
     /// <summary>How the call ended. Stages that decide the outcome set it; telemetry and audit read it.</summary>
     public ToolCallOutcomeKind OutcomeKind { get; set; }
 }
@@ -84,4 +90,7 @@ public sealed class ToolListContext
     public ClaimsPrincipal? User { get; init; }
 
     public RequestContext<ListToolsRequestParams>? McpRequest { get; init; }
+
+    /// <summary>The verified conversation, when the list request belongs to one; see <see cref="ToolCallContext.ConversationId"/>.</summary>
+    public string? ConversationId { get; set; }
 }
