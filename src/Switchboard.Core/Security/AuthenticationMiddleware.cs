@@ -117,7 +117,8 @@ internal sealed partial class AuthenticationMiddleware(
             writer.WriteString("jsonrpc", "2.0");
             writer.WriteNull("id");
             writer.WriteStartObject("error");
-            writer.WriteNumber("code", -32001);
+            // The same codes the pipeline uses for these refusals (GatewayError), whichever layer refused.
+            writer.WriteNumber("code", context.Response.StatusCode == StatusCodes.Status403Forbidden ? -32003 : -32001);
             writer.WriteString("message", message);
             writer.WriteEndObject();
         }

@@ -17,7 +17,7 @@ internal sealed partial class KeyRingMaintenance(
     IOptions<SecurityOptions> options,
     ReadinessState readiness,
     TimeProvider timeProvider,
-    ILogger<KeyRingMaintenance> logger) : BackgroundService
+    ILogger<KeyRingMaintenance> logger) : BackgroundService, IHostedLifecycleService
 {
     public const string ReadinessComponent = "keys";
 
@@ -25,13 +25,26 @@ internal sealed partial class KeyRingMaintenance(
     {
         readiness.Register(ReadinessComponent);
         await ring.MaintainAsync(cancellationToken);
-
-        // Recorded so `switchboard token issue` (which does not know our listen addresses) mints tokens we accept.
-        await database.SetMetaAsync(ResourceIdentity.IssuerMetaKey, identity.Issuer, cancellationToken);
-        await database.SetMetaAsync(ResourceIdentity.ResourceMetaKey, identity.Resource, cancellationToken);
         readiness.MarkReady(ReadinessComponent);
         await base.StartAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Runs after every hosted service started — so after the web server bound its addresses (the identity may name the
+    /// port it bound) — and before the start is reported: the identity is recorded so that `switchboard token issue`,
+    /// which does not know our listen addresses, mints tokens we accept.
+    /// </summary>
+    public async Task StartedAsync(CancellationToken cancellationToken)
+    {
+        await database.SetMetaAsync(ResourceIdentity.IssuerMetaKey, identity.Issuer, cancellationToken);
+        await database.SetMetaAsync(ResourceIdentity.ResourceMetaKey, identity.Resource, cancellationToken);
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

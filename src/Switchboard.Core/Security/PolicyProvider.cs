@@ -38,6 +38,9 @@ public sealed partial class PolicyProvider : IDisposable
     /// <summary>Raised after a new policy took effect.</summary>
     public event EventHandler? Changed;
 
+    /// <summary>Raised when a reload was refused (with the problems); the previous policy stays in force.</summary>
+    public event EventHandler<IReadOnlyList<string>>? ReloadRefused;
+
     /// <summary>Counts refused reloads (diagnostics and tests).</summary>
     public int RefusedReloads { get; private set; }
 
@@ -50,6 +53,7 @@ public sealed partial class PolicyProvider : IDisposable
         {
             RefusedReloads++;
             Log.ReloadRefused(_logger, string.Join(" | ", problems));
+            ReloadRefused?.Invoke(this, problems);
             return;
         }
 

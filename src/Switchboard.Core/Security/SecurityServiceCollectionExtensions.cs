@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,11 @@ public static class SecurityServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>());
+        services.TryAddSingleton(sp => new ResourceIdentity(
+            sp.GetRequiredService<IOptions<SecurityOptions>>(),
+            sp.GetRequiredService<IOptions<SwitchboardOptions>>(),
+            recorded: null,
+            boundAddresses: () => sp.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
         AddKeyServices(services);
         services.TryAddSingleton<AccessTokenValidator>();
         services.TryAddSingleton<ExternalIssuerKeys>();

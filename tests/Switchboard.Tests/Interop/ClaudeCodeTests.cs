@@ -39,6 +39,30 @@ public sealed partial class ClaudeCodeTests(SwitchboardServeFixture server) : IC
     }
 
     [Fact]
+    public async Task AuthenticatedServer_ConnectsWithTheBannerBearerHeader_AndNotWithout()
+    {
+        NodeTooling.Require(ClaudePackage);
+        using var data = new TemporaryDirectory();
+        await using var secured = SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path]);
+        var url = (await secured.WaitUntilServingAsync(TestContext.Current.CancellationToken)).ToString();
+        await using var issue = SwitchboardProcess.Start(["token", "issue", "--sub", "claude-code-test", "--scope", "tools:*", "--ttl", "10m", "--data", data.Path]);
+        Assert.Equal(0, await issue.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var token = issue.StandardOutput.Trim();
+        using var sandbox = new ClaudeSandbox();
+
+        // Exactly the line the start-up banner tells users to run, with the token in place of <token>.
+        InteropOutput.AssertSucceeded(await sandbox.RunAsync("mcp", "add", "--transport", "http", "switchboard", url, "--header", $"Authorization: Bearer {token}"), "claude mcp add");
+        InteropOutput.AssertSucceeded(await sandbox.RunAsync("mcp", "add", "--transport", "http", "anonymous", url), "claude mcp add");
+        var list = await sandbox.RunAsync("mcp", "list");
+        InteropOutput.AssertSucceeded(list, "claude mcp list");
+
+        Assert.StartsWith("✔ Connected", StatusOf(list, "switchboard", url), StringComparison.Ordinal);
+        Assert.DoesNotContain("✔ Connected", StatusOf(list, "anonymous", url), StringComparison.Ordinal);
+        Assert.Contains("claude mcp add --transport http switchboard " + url + " --header \"Authorization: Bearer <token>\"", secured.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, secured.StandardOutput + secured.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task McpList_DeadPort_IsNotReportedConnected()
     {
         NodeTooling.Require(ClaudePackage);

@@ -21,9 +21,14 @@ public sealed class McpWebSocket : IAsyncDisposable
 
     public static Uri EndpointOf(Uri baseUri) => new UriBuilder(baseUri) { Scheme = "ws", Path = "/ws" }.Uri;
 
-    public static async Task<McpWebSocket> ConnectAsync(Uri baseUri, CancellationToken cancellationToken, string? origin = null, string? subProtocol = "mcp")
+    public static async Task<McpWebSocket> ConnectAsync(Uri baseUri, CancellationToken cancellationToken, string? origin = null, string? subProtocol = "mcp", string? bearerToken = null)
     {
         var socket = new ClientWebSocket();
+        if (bearerToken is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + bearerToken);
+        }
+
         if (subProtocol is not null)
         {
             socket.Options.AddSubProtocol(subProtocol);

@@ -40,6 +40,7 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
         bool conformanceFixtures = false,
         TemporaryDirectory? dataDirectory = null,
         bool authenticate = false,
+        string? configFile = null,
         CancellationToken cancellationToken = default)
     {
         var data = dataDirectory ?? new TemporaryDirectory();
@@ -52,6 +53,7 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
                 ConformanceFixtures = conformanceFixtures,
                 NoAuthentication = !authenticate,
                 ConfigurationOverrides = configuration,
+                ConfigFile = configFile,
                 BannerWriter = banner,
             },
             configure);
@@ -71,6 +73,19 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUri = new Uri(address.TrimEnd('/') + "/");
         return server;
+    }
+
+    /// <summary>Issues an access token from this server's own key ring (authenticated servers only).</summary>
+    public string IssueToken(string scope, string subject = "test-user", IReadOnlyList<string>? roles = null, string? tenant = null, TimeSpan? lifetime = null, string clientId = "test-client")
+        => GetRequiredService<Switchboard.Security.AccessTokenIssuer>()
+            .Issue(new Switchboard.Security.TokenRequest(subject, clientId, scope, lifetime, tenant, roles)).AccessToken;
+
+    /// <summary>An HTTP client that sends the given bearer token on every request.</summary>
+    public HttpClient CreateHttpClient(string bearerToken)
+    {
+        var client = CreateHttpClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearerToken);
+        return client;
     }
 
     /// <summary>An HTTP client for this server (no default headers).</summary>

@@ -18,17 +18,26 @@ internal static partial class SecurityCommands
         yield return Token();
     }
 
-    private static (Option<string?> Data, Option<string?> Config) Common()
-        => (new Option<string?>("--data") { Description = "Data folder of the server (default ./data)." },
-            new Option<string?>("--config") { Description = "The server's JSON configuration file." });
+    private const string DataOption = "--data";
+    private const string ConfigOption = "--config";
+
+    /// <summary>
+    /// Adds the options every administrative command shares. Each command gets its own instances, and actions read them
+    /// by name from the parse result, so no action can read another command's option.
+    /// </summary>
+    private static Command WithDataOptions(Command command)
+    {
+        command.Options.Add(new Option<string?>(DataOption) { Description = "Data folder of the server (default ./data)." });
+        command.Options.Add(new Option<string?>(ConfigOption) { Description = "The server's JSON configuration file." });
+        return command;
+    }
 
     private static Command Keys()
     {
         var command = new Command("keys", "Inspect and manage the signing-key ring.");
 
-        var (data, config) = Common();
-        var list = new Command("list", "List the signing keys and their states.") { data, config };
-        list.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var list = WithDataOptions(new Command("list", "List the signing keys and their states."));
+        list.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             var ring = services.Get<SigningKeyRing>();
             var now = services.Get<TimeProvider>().GetUtcNow();
@@ -41,19 +50,17 @@ internal static partial class SecurityCommands
             return 0;
         }, ct));
 
-        (data, config) = Common();
-        var rotate = new Command("rotate", "Schedule the next key now: published at once, signing after the publication lead.") { data, config };
-        rotate.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var rotate = WithDataOptions(new Command("rotate", "Schedule the next key now: published at once, signing after the publication lead."));
+        rotate.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             var next = await services.Get<SigningKeyRing>().RotateAsync(ct);
             Console.WriteLine($"{next.Kid} signs from {Time(next.ActivateAt)}");
             return 0;
         }, ct));
 
-        (data, config) = Common();
         var kid = new Argument<string>("kid") { Description = "The key id to revoke." };
-        var revoke = new Command("revoke", "Revoke a key at once: tokens it signed are refused from now on.") { kid, data, config };
-        revoke.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var revoke = WithDataOptions(new Command("revoke", "Revoke a key at once: tokens it signed are refused from now on.") { kid });
+        revoke.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             if (!await services.Get<SigningKeyRing>().RevokeAsync(parse.GetValue(kid)!, ct))
             {
@@ -75,13 +82,12 @@ internal static partial class SecurityCommands
     {
         var command = new Command("clients", "Manage OAuth clients of the client_credentials grant.");
 
-        var (data, config) = Common();
         var id = new Argument<string>("client-id") { Description = "The client id (letters, digits, '.', '_', '-')." };
         var scope = new Option<string>("--scope") { Description = "Scopes the client may ask for, space-separated (e.g. 'tools:text/*').", Required = true };
         var tenant = new Option<string?>("--tenant") { Description = "Tenant of the client's tokens." };
         var roles = new Option<string[]>("--role") { Description = "Roles of the client's tokens (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var add = new Command("add", "Register a client; prints its secret once.") { id, scope, tenant, roles, data, config };
-        add.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var add = WithDataOptions(new Command("add", "Register a client; prints its secret once.") { id, scope, tenant, roles });
+        add.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             var clientId = parse.GetValue(id)!;
             if (!ClientIdPattern().IsMatch(clientId))
@@ -97,9 +103,8 @@ internal static partial class SecurityCommands
             return 0;
         }, ct));
 
-        (data, config) = Common();
-        var list = new Command("list", "List registered clients.") { data, config };
-        list.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var list = WithDataOptions(new Command("list", "List registered clients."));
+        list.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             foreach (var client in await services.Get<OAuthClientStore>().ListAsync(ct))
             {
@@ -109,10 +114,9 @@ internal static partial class SecurityCommands
             return 0;
         }, ct));
 
-        (data, config) = Common();
         var removeId = new Argument<string>("client-id");
-        var remove = new Command("remove", "Remove a client; its existing tokens stay valid until they expire.") { removeId, data, config };
-        remove.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var remove = WithDataOptions(new Command("remove", "Remove a client; its existing tokens stay valid until they expire.") { removeId });
+        remove.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             if (!await services.Get<OAuthClientStore>().RemoveAsync(parse.GetValue(removeId)!, ct))
             {
@@ -131,15 +135,14 @@ internal static partial class SecurityCommands
 
     private static Command Token()
     {
-        var (data, config) = Common();
         var sub = new Option<string>("--sub") { Description = "Subject of the token (who calls).", Required = true };
         var scope = new Option<string>("--scope") { Description = "Scopes, space-separated, e.g. 'tools:*' or 'tools:text/echo'.", DefaultValueFactory = _ => "tools:*" };
         var ttl = new Option<string>("--ttl") { Description = "Lifetime: 90s, 30m, 8h or hh:mm:ss (at most Switchboard:Security:MaxTokenLifetime).", DefaultValueFactory = _ => "1h" };
         var tenant = new Option<string?>("--tenant") { Description = "Tenant claim." };
         var roles = new Option<string[]>("--role") { Description = "Roles (repeatable)." };
         var clientId = new Option<string>("--client-id") { Description = "client_id claim.", DefaultValueFactory = _ => "switchboard-cli" };
-        var issue = new Command("issue", "Issue an access token signed by the server's active key; prints it on standard output.") { sub, scope, ttl, tenant, roles, clientId, data, config };
-        issue.SetAction((parse, ct) => RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var issue = WithDataOptions(new Command("issue", "Issue an access token signed by the server's active key; prints it on standard output.") { sub, scope, ttl, tenant, roles, clientId });
+        issue.SetAction((parse, ct) => RunAsync(parse, async services =>
         {
             if (!TryParseDuration(parse.GetValue(ttl)!, out var lifetime))
             {
@@ -165,9 +168,11 @@ internal static partial class SecurityCommands
         return command;
     }
 
-    private static Task<int> RunAsync(string? data, string? config, Func<OfflineServices, Task<int>> body, CancellationToken cancellationToken)
+    private static Task<int> RunAsync(ParseResult parse, Func<OfflineServices, Task<int>> body, CancellationToken cancellationToken)
         => HostRunner.RunCommandAsync(async () =>
         {
+            var data = parse.GetValue<string?>(DataOption);
+            var config = parse.GetValue<string?>(ConfigOption);
             await using var services = await OfflineServices.OpenAsync(data, config, cancellationToken);
             return await body(services);
         });

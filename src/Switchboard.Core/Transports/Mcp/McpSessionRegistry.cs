@@ -146,21 +146,29 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
     }
 }
 
-/// <summary>Sends <c>tools/list_changed</c> to connected clients whenever a new catalog snapshot is published.</summary>
-internal sealed class ToolListChangedBroadcaster(Plugins.ToolCatalog catalog, McpSessionRegistry registry) : Microsoft.Extensions.Hosting.IHostedService
+/// <summary>
+/// Sends <c>tools/list_changed</c> to connected clients whenever what they may see can have changed: a new catalog
+/// snapshot, or a new authorization policy taking effect (grants decide which tools a caller's list shows).
+/// </summary>
+internal sealed class ToolListChangedBroadcaster(Plugins.ToolCatalog catalog, Security.PolicyProvider policies, McpSessionRegistry registry) : Microsoft.Extensions.Hosting.IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        catalog.Changed += OnChanged;
+        catalog.Changed += OnCatalogChanged;
+        policies.Changed += OnPolicyChanged;
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        catalog.Changed -= OnChanged;
+        catalog.Changed -= OnCatalogChanged;
+        policies.Changed -= OnPolicyChanged;
         return Task.CompletedTask;
     }
 
-    private void OnChanged(object? sender, Plugins.CatalogSnapshot snapshot)
+    private void OnCatalogChanged(object? sender, Plugins.CatalogSnapshot snapshot)
+        => _ = registry.NotifyToolsListChangedAsync(CancellationToken.None);
+
+    private void OnPolicyChanged(object? sender, EventArgs e)
         => _ = registry.NotifyToolsListChangedAsync(CancellationToken.None);
 }

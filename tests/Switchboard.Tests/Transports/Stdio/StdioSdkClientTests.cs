@@ -30,7 +30,15 @@ public sealed class StdioSdkClientTests
             StandardErrorLines = line => { lock (stderr) { stderr.Add(line); } },
         });
 
-        var client = await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = protocolVersion }, cancellationToken: cancellationToken);
+        // The server/discover probe starts the process and waits for it; on a loaded machine a cold start can outlast the
+        // SDK's short default probe window, after which the client would wrongly conclude the server needs initialize.
+        var options = new McpClientOptions
+        {
+            ProtocolVersion = protocolVersion,
+            InitializationTimeout = TimeSpan.FromMinutes(2),
+            DiscoverProbeTimeout = TimeSpan.FromSeconds(90),
+        };
+        var client = await McpClient.CreateAsync(transport, options, cancellationToken: cancellationToken);
         IList<McpClientTool> tools;
         CallToolResult echo;
         await using (client)
