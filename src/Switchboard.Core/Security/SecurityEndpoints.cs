@@ -109,12 +109,20 @@ internal static class SecurityEndpoints
 /// Clients authenticate with HTTP Basic or form parameters (not both); the scopes asked for must be covered by the
 /// client's registration. Errors follow RFC 6749 §5.2.
 /// </summary>
-internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer issuer, ResourceIdentity identity)
+internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer issuer, ResourceIdentity identity, TokenRequestLimiter limiter)
 {
     public async Task HandleAsync(HttpContext context)
     {
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.Pragma = "no-cache";
+        if (!limiter.TryAcquire(context.Connection.RemoteIpAddress, out var retryAfter))
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            await ErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", $"Too many token requests from this address; retry in {seconds} s.");
+            return;
+        }
+
         if (!context.Request.HasFormContentType)
         {
             await ErrorAsync(context, 400, "invalid_request", "Send an application/x-www-form-urlencoded body.");

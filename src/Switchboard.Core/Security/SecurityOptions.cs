@@ -38,6 +38,12 @@ public sealed class SecurityOptions
     /// <summary>The claim that lists a caller's roles (string or array), used by policy grants.</summary>
     public string RolesClaim { get; set; } = "roles";
 
+    /// <summary>
+    /// Requests one client address may make to <c>/oauth/token</c> per minute (0 = no limit). Further requests get
+    /// <c>429</c> with <c>Retry-After</c>. Behind a proxy every caller shares the proxy's address, so raise it there.
+    /// </summary>
+    public int TokenRequestsPerMinute { get; set; } = 60;
+
     public SigningKeyOptions Keys { get; set; } = new();
 
     /// <summary>Other OAuth/OIDC issuers whose access tokens are accepted (through their JWKS).</summary>

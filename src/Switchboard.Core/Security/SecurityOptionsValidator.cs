@@ -27,6 +27,11 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
             failures.Add($"{section}:DefaultTokenLifetime must be positive and at most MaxTokenLifetime.");
         }
 
+        if (options.TokenRequestsPerMinute is < 0 or > 1_000_000)
+        {
+            failures.Add($"{section}:TokenRequestsPerMinute must be between 0 (no limit) and 1000000.");
+        }
+
         if (options.MaxTokenBytes is < 512 or > 64 * 1024)
         {
             failures.Add($"{section}:MaxTokenBytes must be between 512 and 65536.");

@@ -32,6 +32,7 @@ public static class SecurityServiceCollectionExtensions
         services.AddHttpClient(ExternalIssuerKeys.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
         services.TryAddSingleton<TokenEndpoint>();
+        services.TryAddSingleton<TokenRequestLimiter>();
         services.TryAddSingleton<PolicyProvider>();
         services.TryAddSingleton<ToolAccess>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, AuthorizationStage>());

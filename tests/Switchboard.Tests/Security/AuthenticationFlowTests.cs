@@ -182,6 +182,54 @@ public sealed class AuthenticationFlowTests
     }
 
     [Fact]
+    public async Task TokenEndpoint_LimitsRequestsPerAddress_AndOpensAgainAfterTheWindow()
+    {
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await StartAsync(
+            configure: b => b.Services.AddSingleton<TimeProvider>(clock),
+            configuration: new Dictionary<string, string?> { ["Switchboard:Security:TokenRequestsPerMinute"] = "3" });
+        var secret = await server.GetRequiredService<OAuthClientStore>().AddAsync("ci", "tools:text/*", tenant: null, roles: [], Token);
+        using var http = server.CreateHttpClient();
+
+        Task<HttpResponseMessage> AskAsync(string withSecret) => http.PostAsync("/oauth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = "ci",
+            ["client_secret"] = withSecret,
+        }), Token);
+
+        // Three guesses use up the minute; then even the right secret is refused, without being checked.
+        for (var guess = 0; guess < 3; guess++)
+        {
+            using var wrong = await AskAsync("guess-" + guess);
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        using var limited = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(60), limited.Headers.RetryAfter?.Delta);
+        var body = JsonNode.Parse(await limited.Content.ReadAsStringAsync(Token))!;
+        Assert.Equal("too_many_requests", body["error"]!.GetValue<string>());
+        Assert.Null(body["access_token"]);
+
+        // The limit is the token endpoint's alone: tools still answer holders of a valid token.
+        var token = server.IssueToken("tools:text/*");
+        using var tools = server.CreateHttpClient(token);
+        using var list = await tools.GetAsync("/v1/tools", Token);
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+
+        clock.Advance(TimeSpan.FromSeconds(59));
+        using var stillLimited = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.TooManyRequests, stillLimited.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), stillLimited.Headers.RetryAfter?.Delta);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        using var granted = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.NotNull(JsonNode.Parse(await granted.Content.ReadAsStringAsync(Token))!["access_token"]);
+    }
+
+    [Fact]
     public async Task ClientRegistration_CarriesTenantAndRolesIntoItsTokens()
     {
         await using var server = await StartAsync(
