@@ -43,7 +43,8 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
     /// <param name="context">The request to answer.</param>
     /// <param name="closeConnection">Whether to ask the client to close the connection (its body was not read).</param>
     /// <param name="allow">The <c>Allow</c> header of a 405.</param>
-    public Task WriteAsync(HttpContext context, bool closeConnection = false, string? allow = null)
+    /// <param name="challenge">The <c>WWW-Authenticate</c> header of a 401 or 403 (set here, after the response is cleared).</param>
+    public Task WriteAsync(HttpContext context, bool closeConnection = false, string? allow = null, string? challenge = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Response.HasStarted)
@@ -65,6 +66,11 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
         if (allow is not null)
         {
             context.Response.Headers.Allow = allow;
+        }
+
+        if (challenge is not null)
+        {
+            context.Response.Headers.WWWAuthenticate = challenge;
         }
 
         return WriteBodyAsync(context.Response.Body, context.RequestAborted);

@@ -66,8 +66,7 @@ internal sealed partial class RestToolEndpoints(
 
         if (outcome.IsError)
         {
-            WriteChallenge(httpContext, outcome.Error);
-            await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext);
+            await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext, challenge: Challenge(httpContext, outcome.Error));
             return;
         }
 
@@ -120,9 +119,7 @@ internal sealed partial class RestToolEndpoints(
             var outcome = await pipeline.CallToolAsync(context, cancellationToken);
             if (outcome.IsError)
             {
-                WriteChallenge(httpContext, outcome.Error);
-                WriteChallenge(httpContext, outcome.Error);
-            await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext);
+                await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext, challenge: Challenge(httpContext, outcome.Error));
                 return;
             }
 
@@ -205,16 +202,21 @@ internal sealed partial class RestToolEndpoints(
         public static partial void ToolProtocolError(ILogger logger, string tool, int errorCode);
     }
 
-    /// <summary>A refused call tells the client which scope would allow it (RFC 6750 §3 insufficient_scope).</summary>
-    private static void WriteChallenge(HttpContext httpContext, GatewayError error)
+    /// <summary>
+    /// A refused call tells the client which scope would allow it (RFC 6750 §3 insufficient_scope). Returned rather than
+    /// set: the problem writer clears the response first, which used to drop this header from every REST 403.
+    /// </summary>
+    private static string? Challenge(HttpContext httpContext, GatewayError error)
     {
-        if (error.Kind is GatewayErrorKind.Forbidden or GatewayErrorKind.Unauthenticated)
+        if (error.Kind is not (GatewayErrorKind.Forbidden or GatewayErrorKind.Unauthenticated))
         {
-            var identity = httpContext.RequestServices.GetRequiredService<Security.ResourceIdentity>();
-            httpContext.Response.Headers.WWWAuthenticate = Security.AuthenticationMiddleware.Challenge(
-                identity,
-                error.Kind == GatewayErrorKind.Forbidden ? "insufficient_scope" : null,
-                error.RequiredScope);
+            return null;
         }
+
+        var identity = httpContext.RequestServices.GetRequiredService<Security.ResourceIdentity>();
+        return Security.AuthenticationMiddleware.Challenge(
+            identity,
+            error.Kind == GatewayErrorKind.Forbidden ? "insufficient_scope" : null,
+            error.RequiredScope);
     }
 }
