@@ -150,7 +150,9 @@ public sealed partial class AccessTokenValidator(
             }
 
             // Maybe another replica (or the CLI) created it a moment ago: one throttled reload, then decide.
-            if (await ring.TryRefreshForUnknownKidAsync(TimeSpan.FromSeconds(5), cancellationToken) && ring.TryGetValidationKey(kid, out key, out algorithm))
+            // Looked up again even when this caller did not reload: a reload it waited for may have brought the key.
+            await ring.TryRefreshForUnknownKidAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            if (ring.TryGetValidationKey(kid, out key, out algorithm))
             {
                 return (key, algorithm, string.Empty);
             }

@@ -197,20 +197,19 @@ public sealed partial class SigningKeyRing(
     /// </summary>
     public async Task<bool> TryRefreshForUnknownKidAsync(TimeSpan minimumInterval, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetTimestamp();
-        var last = Interlocked.Read(ref _lastUnknownKidRefresh);
-        if (last != 0 && timeProvider.GetElapsedTime(last, now) < minimumInterval)
-        {
-            return false;
-        }
-
-        if (!await _refreshLock.WaitAsync(0, cancellationToken))
-        {
-            return false;
-        }
-
+        // Callers that arrive while a reload is in flight wait for it (and then look the kid up again) rather than give up
+        // at once: giving up refused with 401 the very tokens the reload was about to admit, when a burst of them met a
+        // replica that had not seen their key yet (rotation under load).
+        await _refreshLock.WaitAsync(cancellationToken);
         try
         {
+            var now = timeProvider.GetTimestamp();
+            var last = Interlocked.Read(ref _lastUnknownKidRefresh);
+            if (last != 0 && timeProvider.GetElapsedTime(last, now) < minimumInterval)
+            {
+                return false;
+            }
+
             Interlocked.Exchange(ref _lastUnknownKidRefresh, now);
             await RefreshAsync(cancellationToken);
             return true;
