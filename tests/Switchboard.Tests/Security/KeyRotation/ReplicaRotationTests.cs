@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Switchboard.Security;
+using Switchboard.Storage;
 using Switchboard.Tests.Security.Support;
 using Switchboard.Tests.TestSupport;
 
@@ -98,7 +100,8 @@ public sealed class ReplicaRotationTests
         using var data = new TemporaryDirectory();
         var clock = NewClock();
         await using var a = await RotationRig.StartAsync(data, clock);
-        await using var b = await RotationRig.StartAsync(data, clock);
+        await using var b = await RotationRig.StartAsync(data, clock, builder => builder.Services.AddSingleton<ISigningKeyStore>(sp => new CountingSigningKeyStore(new SqliteSigningKeyStore(sp.GetRequiredService<SqliteDatabase>()))));
+        var bStore = (CountingSigningKeyStore)b.Server.GetRequiredService<ISigningKeyStore>();
         var old = RotationRig.Issue(a);
         Assert.Equal(200, await RotationRig.StatusAsync(b, old));
 
@@ -106,6 +109,8 @@ public sealed class ReplicaRotationTests
         Assert.True(await a.Ring.RevokeAsync(RotationRig.KidOf(old), Token));
         var burst = Enumerable.Range(0, 12).Select(_ => RotationRig.Issue(a)).ToList();
         Assert.DoesNotContain(b.Ring.State.Keys, k => k.Kid == RotationRig.KidOf(burst[0]));
+        bStore.LoadDelay = TimeSpan.FromMilliseconds(300);
+        var loads = bStore.Loads;
 
         var statuses = await Task.WhenAll(burst.Select(t => RotationRig.StatusAsync(b, t)));
 
@@ -113,6 +118,7 @@ public sealed class ReplicaRotationTests
         Assert.All(statuses, s => Assert.Equal(200, s));
         Assert.Equal(401, await RotationRig.StatusAsync(b, old));
         Assert.Equal(12, b.Vault.Calls - 1);
+        Assert.Equal(1, bStore.Loads - loads);
     }
 
     [Fact]

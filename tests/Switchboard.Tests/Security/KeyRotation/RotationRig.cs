@@ -24,7 +24,7 @@ internal static class RotationRig
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    public static Task<AttackTarget> StartAsync(TemporaryDirectory? sharedData = null, FakeTimeProvider? sharedClock = null)
+    public static Task<AttackTarget> StartAsync(TemporaryDirectory? sharedData = null, FakeTimeProvider? sharedClock = null, Action<global::Switchboard.Hosting.ISwitchboardBuilder>? configure = null)
         => AttackTarget.StartAsync(
             configuration: new Dictionary<string, string?>
             {
@@ -35,6 +35,7 @@ internal static class RotationRig
             },
             dataDirectory: sharedData,
             clock: sharedClock,
+            configure: configure,
             cancellationToken: Token);
 
     /// <summary>A token from the server's own issuer (the code path of /oauth/token and <c>switchboard token issue</c>).</summary>
