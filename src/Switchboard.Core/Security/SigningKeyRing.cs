@@ -143,7 +143,18 @@ public sealed partial class SigningKeyRing(
                 return true;
             }
 
-            if (await store.TryCommitAsync(_snapshot.State.Version, [record with { RevokedAt = timeProvider.GetUtcNow() }], [], cancellationToken))
+            // Revoking the next key must also cancel the hand-over to it: the active key was scheduled to retire when the
+            // revoked one took over. Left as it was, the ring had no active key at that moment, and maintenance then
+            // created a key that signed at once, unpublished (KEY-04/06).
+            var now = timeProvider.GetUtcNow();
+            var upserts = new List<SigningKeyRecord> { record with { RevokedAt = now } };
+            if (record.StateAt(now) == SigningKeyState.Pending
+                && _snapshot.State.Keys.FirstOrDefault(k => k.StateAt(now) == SigningKeyState.Active && k.RetireAt == record.ActivateAt) is { } handingOver)
+            {
+                upserts.Add(handingOver with { RetireAt = null, ExpireAt = null });
+            }
+
+            if (await store.TryCommitAsync(_snapshot.State.Version, upserts, [], cancellationToken))
             {
                 Log.KeyRevoked(logger, kid);
                 _privateKeys.TryRemove(kid, out _);

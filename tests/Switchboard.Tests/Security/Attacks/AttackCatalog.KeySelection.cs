@@ -53,6 +53,9 @@ public static partial class AttackCatalog
         Invalid("JWT-C11", "kid of the active key, signed by the pending key", f => f.Es256.Token(header: h => h["kid"] = f.Active.Kid, signer: f.Pending)),
         Invalid("JWT-C12", "a kid no key has", f => f.Es256.Token(header: h => h["kid"] = "unknown-" + Guid.NewGuid().ToString("n"))),
         Invalid("KEY-04", "signed by the published-but-pending key (a premature signer)", f => f.Es256.Token(signer: f.Pending)),
+        Invalid("KEY-05", "signed by the retired RS256 ring key, within the token's own lifetime", f => f.Rs256.Token(signer: f.Retired)) with { OnRsaServer = true },
+        Invalid("KEY-06", "signed by the revoked ring key, within the token's own lifetime", f => f.Es256.Token(signer: f.Revoked)),
+        Invalid("KEY-06", "revoked key's kid, signed by the active key", f => f.Es256.Token(header: h => h["kid"] = f.Revoked.Kid)),
         Invalid("KEY-04", "signed by a key of another server (RSA ring) under its own kid", f => f.Es256.Token(signer: f.Rs256.ActiveKey)),
     ];
 

@@ -32,12 +32,18 @@ public sealed class AttackSuiteFixture : IAsyncLifetime
 
     public CountingSigningKeyStore Es256Store { get; private set; } = null!;
 
-    /// <summary>The ES256 ring's keys after the rotation done at start.</summary>
+    /// <summary>The ES256 ring's keys after the rotations done at start.</summary>
     public TestSigner Retiring { get; private set; } = null!;
 
     public TestSigner Active { get; private set; } = null!;
 
     public TestSigner Pending { get; private set; } = null!;
+
+    /// <summary>An ES256 ring key that was revoked (it never signed).</summary>
+    public TestSigner Revoked { get; private set; } = null!;
+
+    /// <summary>The RS256 ring's first key, retired by a full rotation.</summary>
+    public TestSigner Retired { get; private set; } = null!;
 
     /// <summary>The external issuers' keys (published by <see cref="Jwks"/>).</summary>
     public TestSigner Idp { get; } = TestSigner.Create("idp-ec-1", "ES256");
@@ -88,10 +94,26 @@ public sealed class AttackSuiteFixture : IAsyncLifetime
         Es256.Clock.Advance(ring.PublicationLead);
         await ring.MaintainAsync(token);
         Active = Es256.ActiveKey;
+
+        // A scheduled key revoked before it ever signed (as after a leak), then the pending key that replaces it.
+        Revoked = Es256.KeyOf((await ring.RotateAsync(token)).Kid);
+        Assert.True(await ring.RevokeAsync(Revoked.Kid, token));
         Pending = Es256.KeyOf((await ring.RotateAsync(token)).Kid);
         Assert.Equal(SigningKeyState.Retiring, ring.State.Keys.Single(k => k.Kid == Retiring.Kid).StateAt(Es256.Now));
+        Assert.Equal(SigningKeyState.Revoked, ring.State.Keys.Single(k => k.Kid == Revoked.Kid).StateAt(Es256.Now));
         Assert.Equal(SigningKeyState.Pending, ring.State.Keys.Single(k => k.Kid == Pending.Kid).StateAt(Es256.Now));
         Assert.NotEqual(Retiring.Kid, Active.Kid);
+        Assert.Equal(Active.Kid, Es256.ActiveKey.Kid);
+
+        // The RS256 ring goes through a whole rotation: its first key is retired (past max lifetime + skew after it
+        // stopped signing) but still in the store, as it stays for a day.
+        var rsRing = Rs256.Ring;
+        Retired = Rs256.ActiveKey;
+        await rsRing.RotateAsync(token);
+        Rs256.Clock.Advance(rsRing.PublicationLead + rsRing.Retention + TimeSpan.FromSeconds(1));
+        await rsRing.MaintainAsync(token);
+        Assert.Equal(SigningKeyState.Retired, rsRing.State.Keys.Single(k => k.Kid == Retired.Kid).StateAt(Rs256.Now));
+        Assert.NotEqual(Retired.Kid, Rs256.ActiveKey.Kid);
     }
 
     /// <summary>

@@ -112,6 +112,29 @@ public sealed class KeyRotationScheduleTests
     }
 
     [Fact]
+    public async Task KEY_04_06_RevokingTheNextKeyBeforeItSigns_KeepsTheActiveKeySigning_AndNoUnpublishedKeyEverSigns()
+    {
+        await using var target = await RotationRig.StartAsync();
+        var first = target.ActiveKey.Kid;
+        var next = await target.Ring.RotateAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(await target.Ring.RevokeAsync(next.Kid, TestContext.Current.CancellationToken));
+
+        // Walk past the moment the revoked key would have taken over, one maintenance tick at a time.
+        while (target.Now <= next.ActivateAt + RotationRig.CheckInterval)
+        {
+            target.Clock.Advance(RotationRig.CheckInterval);
+            await target.Ring.MaintainAsync(TestContext.Current.CancellationToken);
+            var token = RotationRig.Issue(target);
+            Assert.Equal(first, RotationRig.KidOf(token));
+            Assert.Equal(200, await RotationRig.StatusAsync(target, token));
+        }
+
+        Assert.DoesNotContain(next.Kid, (await RotationRig.JwksAsync(target)).Kids);
+        Assert.Equal(401, await RotationRig.StatusAsync(target, target.Token(signer: target.KeyOf(next.Kid))));
+    }
+
+    [Fact]
     public async Task KEY_06_ARevokedKeysTokens_FailAtOnce_AndTheRingSignsWithAnotherKeyImmediately()
     {
         await using var target = await RotationRig.StartAsync();
