@@ -34,6 +34,10 @@ public sealed class AcceptedTokenTests(AttackSuiteFixture suite)
         new("JWT-E11", "typ Application/AT+JWT", f => Presentation.Bearer(f.Es256.Token(header: h => h["typ"] = "Application/AT+JWT"))),
         new("JWT-G01", "token of exactly MaxTokenBytes", f => Presentation.Bearer(AttackCatalog.TokenOfLength(f, AttackTarget.MaxTokenBytes))),
         new("JWT-H06", "sub in full-width letters is just another principal", f => Presentation.Bearer(f.Es256.Token(claims: c => c["sub"] = "ａｌｉｃｅ"))),
+        new("JWT-C02", "URL-bearing payload claims (jku, x5u, jwks_uri) pointing at the canary are never followed", f => Presentation.Bearer(f.Es256.Token(claims: c => { c["jku"] = f.Canary.Url(); c["x5u"] = f.Canary.Url("/cert.pem"); c["jwks_uri"] = f.Canary.Url(); }))),
+        // Pinned: accepted. ECDSA signatures are malleable and JWS has no low-s rule; nothing here keys on signature bytes
+        // or on the raw token string (no validation cache, no replay store), so the second spelling gains nothing.
+        new("JWT-B13", "ECDSA malleated signature s' = n - s", f => Presentation.Bearer(Malleated(f.Es256.Token()))),
         new("JWT-H07", "scheme bearer (lower case)", f => Presentation.Raw("bearer " + f.Es256.Token())),
         new("JWT-H07", "scheme BEARER", f => Presentation.Raw("BEARER " + f.Es256.Token())),
         new("JWT-E16", "external issuer, ES256 key", f => Presentation.Bearer(f.IdpToken()), External: true),
@@ -109,6 +113,20 @@ public sealed class AcceptedTokenTests(AttackSuiteFixture suite)
         Assert.NotNull(result);
         Assert.Equal("vault read", result["content"]![0]!["text"]!.GetValue<string>());
         Assert.NotEqual(true, result["isError"]?.GetValue<bool>());
+    }
+
+    private static string Malleated(string token)
+    {
+        var n = new System.Numerics.BigInteger(Convert.FromHexString("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551"), isUnsigned: true, isBigEndian: true);
+        var parts = token.Split('.');
+        var signature = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(parts[2]);
+        var s = new System.Numerics.BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
+        var flipped = (n - s).ToByteArray(isUnsigned: true, isBigEndian: true);
+        var malleated = new byte[64];
+        signature.AsSpan(0, 32).CopyTo(malleated);
+        flipped.CopyTo(malleated.AsSpan(64 - flipped.Length));
+        Assert.NotEqual(signature, malleated);
+        return $"{parts[0]}.{parts[1]}.{Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(malleated)}";
     }
 
     private static void Offsets(JsonObject claims, AttackSuiteFixture f, long iat, long nbf, long exp)

@@ -28,6 +28,7 @@ public static partial class AttackCatalog
             StandardAlphabetPayload(f),
             f.Active.Sign)),
         Invalid("JWT-A06", "= padding appended to the signature", f => f.Es256.Token() + "=="),
+        Invalid("JWT-A08", "non-canonical base64url: unused low bits of the signature's last character set", f => NonCanonicalSignature(f.Es256.Token())),
         Invalid("JWT-A09", "header is a JSON array", f => Signed(f, "[\"ES256\"]", ClaimsJson(f))),
         Invalid("JWT-A09", "header is a JSON string", f => Signed(f, "\"ES256\"", ClaimsJson(f))),
         Invalid("JWT-A09", "payload is a JSON number", f => Signed(f, HeaderJson(f), "4102444800")),
@@ -63,6 +64,19 @@ public static partial class AttackCatalog
 
     private static string Jwe(string header)
         => string.Join('.', TokenForge.Segment(header), Base64UrlEncoder.Encode(new byte[256]), Base64UrlEncoder.Encode(new byte[12]), Base64UrlEncoder.Encode(new byte[64]), Base64UrlEncoder.Encode(new byte[16]));
+
+    /// <summary>
+    /// The same signature bytes spelled differently: a 64-byte signature leaves 4 unused bits in its last base64url
+    /// character; a lenient decoder ignores them, so two strings would be the same token. (IdentityModel's decoder is
+    /// strict here, and so is ours for the header and payload.)
+    /// </summary>
+    private static string NonCanonicalSignature(string token)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var index = alphabet.IndexOf(token[^1], StringComparison.Ordinal);
+        Assert.Equal(0, index & 0x0F);
+        return token[..^1] + alphabet[index | 0x01];
+    }
 
     private static string FlipSignatureBit(string token)
     {

@@ -104,6 +104,25 @@ public sealed class ExternalIssuerJwksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KEY_07_WhileTheJwksIsDown_CachedKeysServeForABoundedTime_ThenValidationFailsClosed()
+    {
+        Assert.Equal(200, await StatusAsync(IdpToken(_k1)));
+        _jwks.ServeStatus(JwksPath, 503);
+
+        _target.Clock.Advance(TimeSpan.FromHours(23));
+        Assert.Equal(200, await StatusAsync(IdpToken(_k1)));
+        _target.Clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        Assert.Equal(401, await StatusAsync(IdpToken(_k1)));
+
+        // Back up: the next request fetches again and the key validates again.
+        Serve(_k1);
+        _target.Clock.Advance(s_minimumRefreshInterval);
+        Assert.Equal(200, await StatusAsync(IdpToken(_k1)));
+        Assert.Equal(3, _target.Vault.Calls);
+        Assert.Equal(0, _canary.Connections);
+    }
+
+    [Fact]
     public async Task KEY_09_AFirstFetchRedirectedToTheCanary_IsNotFollowed_AndTheTokenIsRefused()
     {
         _jwks.ServeStatus(JwksPath, 302, _canary.Url());
