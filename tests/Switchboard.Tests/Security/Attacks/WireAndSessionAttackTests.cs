@@ -82,6 +82,32 @@ public sealed class WireAndSessionAttackTests(AttackSuiteFixture suite)
     }
 
     [Fact]
+    public async Task JWT_I03_AWebSocketOfferingOnlyTheBearerSubprotocol_IsNotUpgraded_AndTheTokenIsNeverEchoed()
+    {
+        var token = Target.Token();
+        var before = Target.Vault.Calls;
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.AddSubProtocol("bearer." + token);
+
+        // Were the server to select the only entry offered, the client would accept it: the echo would show here.
+        var upgraded = true;
+        try
+        {
+            await socket.ConnectAsync(McpWebSocket.EndpointOf(Target.Server.BaseUri), Token);
+        }
+        catch (WebSocketException)
+        {
+            upgraded = false;
+        }
+
+        Assert.False(upgraded);
+        Assert.NotEqual(101, (int)socket.HttpStatusCode);
+        Assert.DoesNotContain(socket.HttpResponseHeaders ?? new Dictionary<string, IEnumerable<string>>(), h => h.Value.Any(v => v.Contains(token, StringComparison.Ordinal) || v.Contains("bearer.", StringComparison.OrdinalIgnoreCase)));
+        Assert.Equal(before, Target.Vault.Calls);
+    }
+
+    [Fact]
     public async Task JWT_C12_AFloodOfUnknownKids_IsAllRefused_AndReloadsTheRingAtMostOncePerThrottleWindow()
     {
         var before = Target.Vault.Calls;
