@@ -115,6 +115,12 @@ public sealed partial class AccessTokenValidator(
                 IgnoreTrailingSlashWhenValidatingAudience = false,
                 RequireAudience = true,
                 ValidTypes = s_types,
+
+                // typ is a media type, compared case-insensitively (RFC 7515 §4.1.9), as CheckHeader does. IdentityModel
+                // compares ValidTypes ordinally, which refused "AT+JWT" after our own check had accepted it (JWT-E11).
+                TypeValidator = static (type, _, _) => s_types.Contains(type, StringComparer.OrdinalIgnoreCase)
+                    ? type
+                    : throw new SecurityTokenInvalidTypeException("typ is not at+jwt"),
                 RequireSignedTokens = true,
                 RequireExpirationTime = true,
                 ValidateLifetime = true,
@@ -144,7 +150,9 @@ public sealed partial class AccessTokenValidator(
             }
 
             // Maybe another replica (or the CLI) created it a moment ago: one throttled reload, then decide.
-            if (await ring.TryRefreshForUnknownKidAsync(TimeSpan.FromSeconds(5), cancellationToken) && ring.TryGetValidationKey(kid, out key, out algorithm))
+            // Looked up again even when this caller did not reload: a reload it waited for may have brought the key.
+            await ring.TryRefreshForUnknownKidAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            if (ring.TryGetValidationKey(kid, out key, out algorithm))
             {
                 return (key, algorithm, string.Empty);
             }
@@ -225,8 +233,10 @@ public sealed partial class AccessTokenValidator(
             return false;
         }
 
-        // No byte-order mark; System.Text.Json also rejects invalid UTF-8.
-        if (bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF)
+        // No byte-order mark, and valid UTF-8 throughout. JsonDocument.Parse does not check the bytes inside strings (they
+        // are transcoded, and throw, only when read), so an overlong or surrogate sequence in a claim used to escape as an
+        // exception (HTTP 500) instead of a refusal (attack suite JWT-A11).
+        if ((bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF) || !System.Text.Unicode.Utf8.IsValid(bytes))
         {
             return false;
         }
@@ -240,13 +250,53 @@ public sealed partial class AccessTokenValidator(
             return false;
         }
 
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        // An escape can still spell a lone surrogate ("\ud800") that no string can hold; refuse it here, not when read.
+        if (document.RootElement.ValueKind != JsonValueKind.Object || !HasOnlyWellFormedStrings(document.RootElement))
         {
             document.Dispose();
             return false;
         }
 
         return true;
+    }
+
+    /// <summary>True when every property name and string value transcodes to UTF-16 (depth is bounded by the parser).</summary>
+    private static bool HasOnlyWellFormedStrings(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        if (property.Name is null || !HasOnlyWellFormedStrings(property.Value))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (!HasOnlyWellFormedStrings(item))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                case JsonValueKind.String:
+                    return element.GetString() is not null;
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static string? CheckHeader(JsonElement header)
@@ -356,7 +406,10 @@ public sealed partial class AccessTokenValidator(
             new(SwitchboardClaims.ClientId, payload.GetProperty("client_id").GetString()!),
             new(SwitchboardClaims.Issuer, payload.GetProperty("iss").GetString()!),
             new(SwitchboardClaims.TokenId, payload.GetProperty("jti").GetString()!),
-            new(SwitchboardClaims.Expires, ((long)payload.GetProperty("exp").GetDouble()).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            // When the credentials stop being accepted: exp plus the skew this validator allows. A WebSocket opened with a
+            // token inside that window used to be closed the moment it opened (its close timer was set for exp) although
+            // the same token was still accepted on every request (JWT-D02 on /ws).
+            new(SwitchboardClaims.Expires, ((long)payload.GetProperty("exp").GetDouble() + (long)settings.ClockSkew.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
         if (payload.TryGetProperty("scope", out var scope))
         {

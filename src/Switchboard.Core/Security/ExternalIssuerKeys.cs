@@ -52,17 +52,11 @@ public sealed partial class ExternalIssuerKeys(
             return entry;
         }
 
-        // Unknown kid: the issuer may have rotated. One throttled refetch.
-        if (state.LastAttemptAt is null || timeProvider.GetUtcNow() - state.LastAttemptAt >= settings.MinimumRefreshInterval)
-        {
-            await FetchAsync(settings, state, cancellationToken);
-            if (state.Keys.TryGetValue(kid, out entry) && IsUsable(state, settings, entry.Algorithm))
-            {
-                return entry;
-            }
-        }
-
-        return null;
+        // Unknown kid: the issuer may have rotated. FetchAsync refetches at most once per minimum interval; a request that
+        // arrives while that refetch is in flight waits for it and looks again. (It used to give up as soon as it saw the
+        // refetch had started, refusing with 401 the new key's tokens that the refetch was about to admit.)
+        await FetchAsync(settings, state, cancellationToken);
+        return state.Keys.TryGetValue(kid, out entry) && IsUsable(state, settings, entry.Algorithm) ? entry : null;
     }
 
     private bool IsUsable(IssuerState state, ExternalIssuerOptions settings, string algorithm)
@@ -173,12 +167,14 @@ public sealed partial class ExternalIssuerKeys(
                 return null;
             }
 
-            if (jwk["use"] is JsonValue use && use.GetValue<string>() != "sig")
+            // Members of the wrong JSON type make the key unusable, like any other unusable key (skipped). Read with
+            // GetValue<string> they threw out of the fetch, and every request for the issuer answered 500 (KEY-08).
+            if (jwk["use"] is not null && StringMember(jwk, "use") != "sig")
             {
                 continue;
             }
 
-            var kid = jwk["kid"]?.GetValue<string>();
+            var kid = StringMember(jwk, "kid");
             if (string.IsNullOrEmpty(kid) || SigningKeyMaterial.PublicKey(jwk, out var algorithm) is not { } key || !settings.Algorithms.Contains(algorithm, StringComparer.Ordinal))
             {
                 continue;
@@ -193,6 +189,10 @@ public sealed partial class ExternalIssuerKeys(
 
         return result;
     }
+
+    /// <summary>The member's value when it is a JSON string; otherwise null.</summary>
+    internal static string? StringMember(JsonObject jwk, string name)
+        => jwk[name] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 
     private sealed class IssuerState
     {

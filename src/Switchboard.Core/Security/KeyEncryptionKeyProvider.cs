@@ -52,8 +52,25 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
         }
         catch (IOException) when (File.Exists(path))
         {
-            var existing = File.ReadAllBytes(path);
-            return existing.Length == 32 ? existing : throw new SwitchboardStartupException($"The key file {path} is damaged (expected 32 bytes).");
+            // Another replica (or stdio process) starting on the same fresh folder may have created the file a moment ago
+            // and not written it yet: give it a moment before calling the file damaged. (Read at once, a replica used to
+            // refuse to start on a half-written file.) Writing a temporary file and moving it into place does not work
+            // instead: File.Move without overwrite let two replicas each keep a different key in the attack suite's race.
+            for (var attempt = 0; ; attempt++)
+            {
+                var existing = File.ReadAllBytes(path);
+                if (existing.Length == 32)
+                {
+                    return existing;
+                }
+
+                if (existing.Length > 32 || attempt == 100)
+                {
+                    throw new SwitchboardStartupException($"The key file {path} is damaged (expected 32 bytes).");
+                }
+
+                Thread.Sleep(10);
+            }
         }
     }
 }

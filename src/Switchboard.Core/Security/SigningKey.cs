@@ -131,9 +131,10 @@ internal static class SigningKeyMaterial
     /// <summary>The public key of a JWK, pinned to the algorithm the JWK names; null when the JWK is unusable.</summary>
     public static AsymmetricSecurityKey? PublicKey(JsonObject jwk, out string algorithm)
     {
-        algorithm = jwk["alg"]?.GetValue<string>() ?? string.Empty;
-        var kid = jwk["kid"]?.GetValue<string>();
-        var kty = jwk["kty"]?.GetValue<string>();
+        // Wrong member types (a number for alg, say) make the key unusable rather than throwing (KEY-08).
+        algorithm = ExternalIssuerKeys.StringMember(jwk, "alg") ?? string.Empty;
+        var kid = ExternalIssuerKeys.StringMember(jwk, "kid");
+        var kty = ExternalIssuerKeys.StringMember(jwk, "kty");
         try
         {
             AsymmetricSecurityKey? key = (kty, algorithm) switch

@@ -143,7 +143,18 @@ public sealed partial class SigningKeyRing(
                 return true;
             }
 
-            if (await store.TryCommitAsync(_snapshot.State.Version, [record with { RevokedAt = timeProvider.GetUtcNow() }], [], cancellationToken))
+            // Revoking the next key must also cancel the hand-over to it: the active key was scheduled to retire when the
+            // revoked one took over. Left as it was, the ring had no active key at that moment, and maintenance then
+            // created a key that signed at once, unpublished (KEY-04/06).
+            var now = timeProvider.GetUtcNow();
+            var upserts = new List<SigningKeyRecord> { record with { RevokedAt = now } };
+            if (record.StateAt(now) == SigningKeyState.Pending
+                && _snapshot.State.Keys.FirstOrDefault(k => k.StateAt(now) == SigningKeyState.Active && k.RetireAt == record.ActivateAt) is { } handingOver)
+            {
+                upserts.Add(handingOver with { RetireAt = null, ExpireAt = null });
+            }
+
+            if (await store.TryCommitAsync(_snapshot.State.Version, upserts, [], cancellationToken))
             {
                 Log.KeyRevoked(logger, kid);
                 _privateKeys.TryRemove(kid, out _);
@@ -197,20 +208,19 @@ public sealed partial class SigningKeyRing(
     /// </summary>
     public async Task<bool> TryRefreshForUnknownKidAsync(TimeSpan minimumInterval, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetTimestamp();
-        var last = Interlocked.Read(ref _lastUnknownKidRefresh);
-        if (last != 0 && timeProvider.GetElapsedTime(last, now) < minimumInterval)
-        {
-            return false;
-        }
-
-        if (!await _refreshLock.WaitAsync(0, cancellationToken))
-        {
-            return false;
-        }
-
+        // Callers that arrive while a reload is in flight wait for it (and then look the kid up again) rather than give up
+        // at once: giving up refused with 401 the very tokens the reload was about to admit, when a burst of them met a
+        // replica that had not seen their key yet (rotation under load).
+        await _refreshLock.WaitAsync(cancellationToken);
         try
         {
+            var now = timeProvider.GetTimestamp();
+            var last = Interlocked.Read(ref _lastUnknownKidRefresh);
+            if (last != 0 && timeProvider.GetElapsedTime(last, now) < minimumInterval)
+            {
+                return false;
+            }
+
             Interlocked.Exchange(ref _lastUnknownKidRefresh, now);
             await RefreshAsync(cancellationToken);
             return true;

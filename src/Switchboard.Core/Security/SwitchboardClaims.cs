@@ -11,6 +11,9 @@ public static class SwitchboardClaims
     public const string Tenant = "tenant";
     public const string Role = "role";
 
-    /// <summary>When the credentials expire (Unix seconds), so long-lived connections can end with them.</summary>
+    /// <summary>
+    /// When the credentials stop being accepted (Unix seconds; for a token, its <c>exp</c> plus the allowed clock skew), so
+    /// long-lived connections end exactly when a new request with the same credentials would be refused.
+    /// </summary>
     public const string Expires = "exp";
 }

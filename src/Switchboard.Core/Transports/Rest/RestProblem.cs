@@ -43,7 +43,7 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
     /// <param name="context">The request to answer.</param>
     /// <param name="closeConnection">Whether to ask the client to close the connection (its body was not read).</param>
     /// <param name="allow">The <c>Allow</c> header of a 405.</param>
-    /// <param name="challenge">The <c>WWW-Authenticate</c> header of a 401 or 403.</param>
+    /// <param name="challenge">The <c>WWW-Authenticate</c> header of a 401 or 403 (set here, after the response is cleared).</param>
     public Task WriteAsync(HttpContext context, bool closeConnection = false, string? allow = null, string? challenge = null)
     {
         ArgumentNullException.ThrowIfNull(context);

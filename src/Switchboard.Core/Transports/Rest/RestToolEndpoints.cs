@@ -66,7 +66,7 @@ internal sealed partial class RestToolEndpoints(
 
         if (outcome.IsError)
         {
-            await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext, challenge: ChallengeFor(httpContext, outcome.Error));
+            await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext, challenge: Challenge(httpContext, outcome.Error));
             return;
         }
 
@@ -119,7 +119,7 @@ internal sealed partial class RestToolEndpoints(
             var outcome = await pipeline.CallToolAsync(context, cancellationToken);
             if (outcome.IsError)
             {
-                await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext, challenge: ChallengeFor(httpContext, outcome.Error));
+                await RestProblem.FromGatewayError(outcome.Error).WriteAsync(httpContext, challenge: Challenge(httpContext, outcome.Error));
                 return;
             }
 
@@ -202,8 +202,11 @@ internal sealed partial class RestToolEndpoints(
         public static partial void ToolProtocolError(ILogger logger, string tool, int errorCode);
     }
 
-    /// <summary>A refused call tells the client which scope would allow it (RFC 6750 §3 insufficient_scope).</summary>
-    private static string? ChallengeFor(HttpContext httpContext, GatewayError error)
+    /// <summary>
+    /// A refused call tells the client which scope would allow it (RFC 6750 §3 insufficient_scope). Returned rather than
+    /// set: the problem writer clears the response first, which used to drop this header from every REST 403.
+    /// </summary>
+    private static string? Challenge(HttpContext httpContext, GatewayError error)
     {
         if (error.Kind is not (GatewayErrorKind.Forbidden or GatewayErrorKind.Unauthenticated))
         {
