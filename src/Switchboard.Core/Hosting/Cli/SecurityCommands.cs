@@ -165,7 +165,7 @@ internal static partial class SecurityCommands
         return command;
     }
 
-    private static Task<int> RunAsync(string? data, string? config, Func<OfflineServices, Task<int>> body, CancellationToken cancellationToken)
+    internal static Task<int> RunAsync(string? data, string? config, Func<OfflineServices, Task<int>> body, CancellationToken cancellationToken)
         => HostRunner.RunCommandAsync(async () =>
         {
             await using var services = await OfflineServices.OpenAsync(data, config, cancellationToken);
