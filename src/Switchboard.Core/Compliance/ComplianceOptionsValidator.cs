@@ -42,7 +42,9 @@ internal sealed partial class ComplianceOptionsValidator : IValidateOptions<Comp
 
         for (var i = 0; i < options.CustomRules.Count; i++)
         {
-            ValidateRule(options.CustomRules[i], $"{Prefix}:CustomRules:{i}", failures);
+            // The rule's name in every message, so an operator finds the rule without counting list entries.
+            var rule = options.CustomRules[i];
+            ValidateRule(rule, $"{Prefix}:CustomRules:{i} ('{Pipeline.GatewayError.Printable(rule.Name)}')", failures);
             if (known.Contains(options.CustomRules[i].Name))
             {
                 failures.Add($"{Prefix}:CustomRules:{i}:Name '{options.CustomRules[i].Name}' is the name of a built-in detector; choose another.");
@@ -141,12 +143,12 @@ internal sealed partial class ComplianceOptionsValidator : IValidateOptions<Comp
 
         if (rule.Validator is not null && !BuiltInDetectors.ValidatorNames.Contains(rule.Validator.Trim().ToLowerInvariant()))
         {
-            failures.Add($"{setting}:Validator must be one of {string.Join(", ", BuiltInDetectors.ValidatorNames)}.");
+            failures.Add($"{setting}:Validator must be one of {string.Join(", ", BuiltInDetectors.ValidatorNames)} (was '{Pipeline.GatewayError.Printable(rule.Validator)}').");
         }
 
         if (!DataClassNames.TryParse(rule.DataClass, out _))
         {
-            failures.Add($"{setting}:DataClass must be public, internal, confidential or restricted.");
+            failures.Add($"{setting}:DataClass must be public, internal, confidential or restricted (was '{Pipeline.GatewayError.Printable(rule.DataClass ?? string.Empty)}').");
         }
     }
 

@@ -221,41 +221,56 @@ public sealed partial class AuditLog : IAsyncDisposable
             return;
         }
 
+        // The write transaction (BEGIN IMMEDIATE) holds the file's write lock, so catching up on records other processes
+        // sharing this data folder appended, numbering, and inserting happen as one step: one shared, gap-free log.
+        SqliteTransaction? transaction = null;
         var rows = new List<StoredAuditRecord>(batch.Count);
-        var sequence = _nextSequence;
-        var chain = _chainHead;
         var accepted = new List<AppendItem>(batch.Count);
-        foreach (var item in batch)
-        {
-            try
-            {
-                item.Record["seq"] = sequence;
-                var text = Encoding.UTF8.GetString(CanonicalJson.Serialize(item.Record));
-                var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(text));
-                chain = ChainHash(chain, leaf);
-                rows.Add(new StoredAuditRecord(sequence, text, leaf, chain));
-                accepted.Add(item);
-                sequence++;
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-            {
-                item.Completion.TrySetException(new AuditUnavailableException("The audit record could not be serialised.", ex));
-            }
-        }
-
+        byte[] chain;
+        long sequence;
         try
         {
-            await AuditStore.InsertRecordsAsync(_connection!, rows, CancellationToken.None);
+            transaction = (SqliteTransaction)await _connection!.BeginTransactionAsync(CancellationToken.None);
+            await CatchUpAsync(transaction);
+            sequence = _nextSequence;
+            chain = _chainHead;
+            foreach (var item in batch)
+            {
+                try
+                {
+                    item.Record["seq"] = sequence;
+                    var text = Encoding.UTF8.GetString(CanonicalJson.Serialize(item.Record));
+                    var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(text));
+                    chain = ChainHash(chain, leaf);
+                    rows.Add(new StoredAuditRecord(sequence, text, leaf, chain));
+                    accepted.Add(item);
+                    sequence++;
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+                {
+                    item.Completion.TrySetException(new AuditUnavailableException("The audit record could not be serialised.", ex));
+                }
+            }
+
+            await AuditStore.InsertRecordsAsync(_connection, transaction, rows, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException)
         {
-            Log.WriteFailed(_logger, rows.Count, ex.GetType().Name, ex.Message);
-            foreach (var item in accepted)
+            Log.WriteFailed(_logger, batch.Count, ex.GetType().Name, ex.Message);
+            foreach (var item in batch)
             {
                 item.Completion.TrySetException(new AuditUnavailableException("The audit log could not be written.", ex));
             }
 
             return;
+        }
+        finally
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
         }
 
         lock (_stateLock)
@@ -276,6 +291,29 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
+    /// <summary>Adds records another process appended since this one last wrote (inside the caller's write transaction).</summary>
+    private async Task CatchUpAsync(SqliteTransaction transaction)
+    {
+        await using var command = _connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
+        command.Parameters.AddWithValue("$from", _nextSequence);
+        await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
+        while (await reader.ReadAsync(CancellationToken.None))
+        {
+            var seq = reader.GetInt64(0);
+            var leaf = (byte[])reader[1];
+            var chain = (byte[])reader[2];
+            lock (_stateLock)
+            {
+                _leaves.Add(leaf);
+                _accumulator.Append(leaf);
+                _chainHead = chain;
+                _nextSequence = seq + 1;
+            }
+        }
+    }
+
     private async Task WriteCheckpointAsync(CheckpointItem item)
     {
         try
@@ -289,6 +327,8 @@ public sealed partial class AuditLog : IAsyncDisposable
                 return;
             }
 
+            await using var transaction = (SqliteTransaction)await _connection!.BeginTransactionAsync(CancellationToken.None);
+            await CatchUpAsync(transaction);
             byte[] root;
             long size;
             byte[] chain;
@@ -300,7 +340,8 @@ public sealed partial class AuditLog : IAsyncDisposable
             }
 
             var checkpoint = AuditCheckpoints.Sign(size, root, chain, _timeProvider.GetUtcNow(), credentials, key.PublicJwk);
-            await AuditStore.InsertCheckpointAsync(_connection!, checkpoint, CancellationToken.None);
+            await AuditStore.InsertCheckpointAsync(_connection, transaction, checkpoint, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
             Export(checkpoint);
             _latestCheckpoint = checkpoint;
             item.Completion.TrySetResult(checkpoint);

@@ -135,9 +135,9 @@ public sealed class AuditStore(string path)
         return checkpoints;
     }
 
-    public static async Task InsertRecordsAsync(SqliteConnection connection, IReadOnlyList<StoredAuditRecord> records, CancellationToken cancellationToken)
+    /// <summary>Inserts records inside the caller's write transaction (the caller commits).</summary>
+    public static async Task InsertRecordsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<StoredAuditRecord> records, CancellationToken cancellationToken)
     {
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "INSERT INTO audit_log (seq, record, leaf_hash, chain_hash) VALUES ($seq, $record, $leaf, $chain);";
@@ -153,13 +153,12 @@ public sealed class AuditStore(string path)
             chain.Value = row.ChainHash;
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
-    public static async Task InsertCheckpointAsync(SqliteConnection connection, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
+    public static async Task InsertCheckpointAsync(SqliteConnection connection, SqliteTransaction? transaction, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO audit_checkpoints (tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws)
             VALUES ($size, $root, $chain, $at, $kid, $jwk, $jws);

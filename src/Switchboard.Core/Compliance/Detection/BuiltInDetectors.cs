@@ -100,13 +100,28 @@ public static class BuiltInDetectors
     internal static CandidateValidator? NamedValidator(string? name, IReadOnlyList<string> phoneRegions) => name?.Trim().ToLowerInvariant() switch
     {
         null or "" or "none" => null,
-        "luhn" => c => Checksums.Luhn(c) ? c.Length : 0,
+        // A custom identifier often wraps the number in letters (EMP-4111...): the check runs over its digits.
+        "luhn" => c => Checksums.Luhn(DigitsOf(c)) ? c.Length : 0,
         "mod97" or "iban" => c => Checksums.IbanMod97(c) ? c.Length : 0,
         "iso7064-mod11-2" or "cn-resident-id" => c => Checksums.ChinaResidentId(c) ? c.Length : 0,
         "gb32100-mod31" or "uscc" => c => Checksums.UnifiedSocialCreditCode(c) ? c.Length : 0,
         "phone" => new PhoneValidator(phoneRegions).Validate,
         _ => throw new ArgumentException($"unknown validator '{name}'"),
     };
+
+    private static string DigitsOf(ReadOnlySpan<char> candidate)
+    {
+        var digits = new System.Text.StringBuilder(candidate.Length);
+        foreach (var c in candidate)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits.Append(c);
+            }
+        }
+
+        return digits.ToString();
+    }
 
     internal static readonly string[] ValidatorNames = ["none", "luhn", "mod97", "iso7064-mod11-2", "gb32100-mod31", "phone"];
 
