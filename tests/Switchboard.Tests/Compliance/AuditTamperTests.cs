@@ -24,7 +24,7 @@ public sealed class AuditTamperTests
     private static async Task<TemporaryDirectory> WriteLogAsync()
     {
         var data = new TemporaryDirectory();
-        await using (var server = await SwitchboardTestServer.StartAsync(configure: b => b.AddSamplePlugins(), dataDirectory: data, cancellationToken: Token))
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             using var http = server.CreateHttpClient();
             for (var i = 0; i < Calls; i++)

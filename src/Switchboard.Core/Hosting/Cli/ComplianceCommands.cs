@@ -92,11 +92,12 @@ internal static class ComplianceCommands
             return 0;
         }, ct));
 
-        (data, config) = Common();
+        // New variables, not a reassignment: the verify action above captures its own options.
+        var (exportData, exportConfig) = Common();
         var output = new Option<string?>("--output") { Description = "File to write (default standard output)." };
         var from = new Option<long>("--from") { Description = "First sequence number to export.", DefaultValueFactory = _ => 0 };
-        var export = new Command("export", "Write the audit records as JSON lines (each line a record exactly as hashed).") { data, config, output, from };
-        export.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        var export = new Command("export", "Write the audit records as JSON lines (each line a record exactly as hashed).") { exportData, exportConfig, output, from };
+        export.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(exportData), parse.GetValue(exportConfig), async services =>
         {
             var (store, _) = Locate(services);
             await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), ct);
