@@ -18,6 +18,9 @@ internal sealed class EntityScore
 
     public int LookAlikes { get; set; }
 
+    /// <summary>A few missed values and false findings, for looking into.</summary>
+    public List<string> Examples { get; } = [];
+
     public double Precision => TruePositives + FalsePositives == 0 ? 1 : (double)TruePositives / (TruePositives + FalsePositives);
 
     public double Recall => TruePositives + FalseNegatives == 0 ? 1 : (double)TruePositives / (TruePositives + FalseNegatives);
@@ -52,6 +55,7 @@ internal static class Evaluator
                 else
                 {
                     Of(finding.EntityType).FalsePositives++;
+                    Note(Of(finding.EntityType), string.Concat("FP ", sample.Text.AsSpan(finding.Start, finding.Length)));
                     if (sample.LookAlikeOf is { } imitated)
                     {
                         Of(imitated).LookAlikeFalsePositives++;
@@ -62,6 +66,7 @@ internal static class Evaluator
             foreach (var label in sample.Labels.Where(l => !matched.Contains(l)))
             {
                 Of(label.Entity).FalseNegatives++;
+                Note(Of(label.Entity), string.Concat("FN ", sample.Text.AsSpan(label.Start, label.Length)));
             }
 
             if (sample.LookAlikeOf is { } lookAlike)
@@ -71,6 +76,14 @@ internal static class Evaluator
         }
 
         return scores;
+    }
+
+    private static void Note(EntityScore score, string example)
+    {
+        if (score.Examples.Count < 5)
+        {
+            score.Examples.Add(example);
+        }
     }
 
     public static EntityScore Total(IReadOnlyDictionary<string, EntityScore> scores) => new()

@@ -51,6 +51,13 @@ internal static class Program
         var scores = Evaluator.Score(scanner, corpus);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"corpus: {corpus.Count} samples ({perType} per entity type and look-alike kind), seed {seed}"));
         Console.WriteLine(Evaluator.Render(scores));
+        if (Environment.GetEnvironmentVariable("EVAL_EXAMPLES") == "1")
+        {
+            foreach (var (entity, score) in scores.Where(s => s.Value.Examples.Count > 0))
+            {
+                Console.WriteLine(entity + ": " + string.Join(" | ", score.Examples));
+            }
+        }
     }
 
     private static void Scan()

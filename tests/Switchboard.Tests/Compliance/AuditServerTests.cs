@@ -58,11 +58,9 @@ public sealed class AuditServerTests
         await using (var blocker = new SqliteConnection($"Data Source={server.GetRequiredService<AuditLog>().Store.FilePath};Pooling=False"))
         {
             await blocker.OpenAsync(Token);
-            await using var transaction = blocker.BeginTransaction(deferred: false);
             await using (var write = blocker.CreateCommand())
             {
-                write.Transaction = transaction;
-                write.CommandText = "INSERT INTO audit_schema_migrations (version, name) VALUES (999, 'lock');";
+                write.CommandText = "BEGIN IMMEDIATE; INSERT INTO audit_schema_migrations (version, name) VALUES (999, 'lock');";
                 await write.ExecuteNonQueryAsync(Token);
             }
 
@@ -71,7 +69,9 @@ public sealed class AuditServerTests
             Assert.Equal(-32603, refused.ErrorCode);
             Assert.Contains("audit log is unavailable", refused.Error["message"]!.GetValue<string>(), StringComparison.Ordinal);
             Assert.Null(state.ReceivedWith("while locked"));
-            await transaction.RollbackAsync(Token);
+            await using var rollback = blocker.CreateCommand();
+            rollback.CommandText = "ROLLBACK;";
+            await rollback.ExecuteNonQueryAsync(Token);
         }
 
         var accepted = await McpHttp.SendAsync(http, McpHttp.ModernRequest(server.McpUri, "tools/call", Call("after unlock")), Token);

@@ -48,6 +48,19 @@ public sealed class DetectorTests
         Assert.Equal([(entity, value)], findings);
     }
 
+    [Theory]
+    [InlineData("IP:2001:db8::8a2e:370:7334 is up", "2001:db8::8a2e:370:7334")]
+    [InlineData("地址：2001:db8::1。", "2001:db8::1")]
+    [InlineData("It moved to fe80::1ff:fe23:4567:890a.", "fe80::1ff:fe23:4567:890a")]
+    public void Ipv6_AfterAColonOrBeforeAFullStop_IsFoundExactly(string text, string expected)
+        => Assert.Equal([(BuiltInDetectors.IpAddress, expected)], Found(text));
+
+    [Theory]
+    [InlineData("440305199003071230")] // resident id shape, wrong check digit, passes Luhn with a Visa prefix
+    [InlineData("510107198001011230")] // Mastercard prefix, 18 digits
+    public void EighteenDigitIds_AreNotCards(string value)
+        => Assert.DoesNotContain(Found($"id {value} end"), f => f.Entity == BuiltInDetectors.CreditCard);
+
     [Fact]
     public void Secrets_WithGeneratedBodies_AreFound()
     {

@@ -74,6 +74,20 @@ public sealed class AuditRecordFactory(ToolAccess access, IOptions<SecurityOptio
         return record;
     }
 
+    /// <summary>A call the HTTP layer refused for a missing scope before it reached the pipeline (403 step-up challenge).</summary>
+    public JsonObject ScopeDenial(ClaimsPrincipal user, Plugins.CatalogTool tool, string requiredScope)
+    {
+        var record = Common("call", user, GatewayTransport.StreamableHttp, null);
+        record["plugin"] = tool.Plugin.Name;
+        record["pluginVersion"] = tool.Plugin.Version;
+        record["tool"] = tool.Name;
+        record["decision"] = "denied";
+        record["outcome"] = ToolCallOutcomeKind.Denied.ToTagValue();
+        record["error"] = Pipeline.GatewayErrorKind.Forbidden.ToString();
+        record["requiredScope"] = requiredScope;
+        return record;
+    }
+
     public JsonObject List(ToolListContext context, ToolListOutcome? outcome, string? failure)
     {
         var record = Common("list", context.User, context.Transport, context.ConversationId);

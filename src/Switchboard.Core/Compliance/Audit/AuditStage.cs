@@ -88,6 +88,28 @@ internal sealed partial class AuditStage(AuditLog log, AuditRecordFactory record
         }
     }
 
+    /// <summary>
+    /// Records a call refused by the HTTP layer's insufficient-scope challenge (it never reaches the pipeline). Returns
+    /// false when the log is on but the record could not be written.
+    /// </summary>
+    internal static async Task<bool> RecordScopeDenialAsync(IServiceProvider services, System.Security.Claims.ClaimsPrincipal user, Plugins.CatalogTool tool, string requiredScope)
+    {
+        if (services.GetService(typeof(AuditLog)) is not AuditLog { Enabled: true } log || services.GetService(typeof(AuditRecordFactory)) is not AuditRecordFactory records)
+        {
+            return true;
+        }
+
+        try
+        {
+            await log.AppendAsync(records.ScopeDenial(user, tool, requiredScope), CancellationToken.None);
+            return true;
+        }
+        catch (AuditUnavailableException)
+        {
+            return false;
+        }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 7201, EventName = "AuditRecordNotWritten", Level = LogLevel.Error, Message = "Audit record of {What} not written: {Reason}")]

@@ -58,7 +58,7 @@ public static class BuiltInDetectors
                 Compile(@"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"),
                 MatchBoundary.AlphaNumeric, ValidateIpv4, priority: 5, needsDigit: true, validatorName: "ipv4"),
             new(IpAddress, DataClass.Internal, EntityCategory.Pii,
-                Compile(@"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*"),
+                Compile(@"(?:[0-9A-Fa-f]{1,4}|:):[0-9A-Fa-f:.]*"),
                 MatchBoundary.AlphaNumeric, ValidateIpv6, priority: 5, requiredChar: ':', validatorName: "ipv6"),
             new(UsSsn, DataClass.Restricted, EntityCategory.Pii,
                 Compile(@"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}"),
@@ -71,7 +71,7 @@ public static class BuiltInDetectors
                 MatchBoundary.AlphaNumeric, PhoneValidator.ValidateChinaMobile, priority: 20, needsDigit: true, validatorName: "libphonenumber-cn"),
             new(ChinaUscc, DataClass.Internal, EntityCategory.Pii,
                 Compile(@"[1-9ANY][1-59][0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}"),
-                MatchBoundary.AlphaNumeric, c => Checksums.UnifiedSocialCreditCode(c) ? c.Length : 0, priority: 35, needsDigit: true, validatorName: "gb32100-mod31"),
+                MatchBoundary.AlphaNumeric, ValidateUscc, priority: 35, needsDigit: true, validatorName: "gb32100-mod31"),
             new(AwsAccessKey, DataClass.Restricted, EntityCategory.Secret,
                 Compile(@"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"),
                 MatchBoundary.AlphaNumeric, null, priority: 60, requiredLiterals: ["A3T", "AKIA", "ASIA", "ABIA", "ACCA"]),
@@ -205,11 +205,34 @@ public static class BuiltInDetectors
             return false;
         }
 
+        // Issuer prefix and the lengths that issuer uses: an 18-digit resident id starting 4 or 51 that happens to pass
+        // Luhn is not a Visa or Mastercard number.
         var two = (number[0] - '0') * 10 + (number[1] - '0');
         var four = int.Parse(number[..4], System.Globalization.CultureInfo.InvariantCulture);
-        return number[0] == '4'
-            || two is >= 51 and <= 55 or 34 or 37 or 36 or 38 or 30 or 35 or 62 or 65 or 60 or 64 or 81
-            || four is >= 2221 and <= 2720;
+        return count switch
+        {
+            _ when number[0] == '4' => count is 13 or 16 or 19,
+            _ when two is >= 51 and <= 55 || four is >= 2221 and <= 2720 => count == 16,
+            _ when two is 34 or 37 => count == 15,
+            _ when two is 36 or 38 or 30 => count is >= 14 and <= 19,
+            _ when two is 62 or 81 => count is >= 16 and <= 19,
+            _ when two is 35 or 65 or 60 or 64 => count is >= 16 and <= 19,
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// The GB 32100 check character, except for an all-digit code shaped like a resident id (a birth date at positions
+    /// 7-14): one in 31 mistyped resident ids would otherwise pass as a credit code.
+    /// </summary>
+    private static int ValidateUscc(ReadOnlySpan<char> candidate)
+    {
+        if (!Checksums.UnifiedSocialCreditCode(candidate))
+        {
+            return 0;
+        }
+
+        return candidate[..17].IndexOfAnyExceptInRange('0', '9') < 0 && Checksums.HasResidentIdBirthDate(candidate) ? 0 : candidate.Length;
     }
 
     private static int ValidateIban(ReadOnlySpan<char> candidate)
@@ -255,6 +278,8 @@ public static class BuiltInDetectors
 
     private static int ValidateIpv6(ReadOnlySpan<char> candidate)
     {
+        // The pattern also takes dots (for an embedded IPv4 tail), so a sentence's full stop may end the match.
+        candidate = candidate.TrimEnd('.');
         var colons = candidate.Count(':');
         if (colons < 2 || candidate.Length < 3 || (colons < 7 && !candidate.Contains("::", StringComparison.Ordinal)) || candidate is "::")
         {

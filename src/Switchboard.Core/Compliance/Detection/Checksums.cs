@@ -121,6 +121,12 @@ public static class Checksums
         return DateOnly.TryParseExact(value.Slice(6, 8), "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
     }
 
+    /// <summary>True when positions 7-14 of an 18-character value are a real date from 1800 on (the resident id shape).</summary>
+    public static bool HasResidentIdBirthDate(ReadOnlySpan<char> value)
+        => value.Length == 18
+            && value.Slice(6, 2) is "18" or "19" or "20"
+            && DateOnly.TryParseExact(value.Slice(6, 8), "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+
     /// <summary>Unified social credit code (GB 32100-2015): 17 characters and a check character, weights 3^i mod 31.</summary>
     public static bool UnifiedSocialCreditCode(ReadOnlySpan<char> value)
     {
