@@ -85,6 +85,21 @@ internal sealed class CorpusGenerator(int seed)
             }
         }
 
+        // Hard negatives: identifiers and numbers that share characters with the entities but are none of them.
+        for (var i = 0; i < perType; i++)
+        {
+            var text = (i % 6) switch
+            {
+                0 => $"request {Guid.NewGuid()} failed",
+                1 => $"commit {Convert.ToHexStringLower(Random.Bytes(20))} merged",
+                2 => $"at {_en.Date.Past():yyyy-MM-ddTHH:mm:ss}Z the job ran for {Random.Number(0, 23):00}:{Random.Number(0, 59):00}:{Random.Number(0, 59):00}",
+                3 => $"version v{Random.Number(0, 30)}.{Random.Number(0, 99)}.{Random.Number(0, 999)} build {Random.ReplaceNumbers("########")}.{Random.Number(1, 9)}",
+                4 => $"invoice INV-{Random.ReplaceNumbers("######")} of {Random.Number(1, 99999)}.{Random.Number(0, 99):00} EUR, ref {Random.String2(10, "ABCDEFGHJKLMNPQRSTUVWXYZ")}",
+                _ => $"订单{Random.ReplaceNumbers("##########")}于{_zh.Date.Past():yyyy年M月d日}发货，重量{Random.Number(1, 99)}.{Random.Number(0, 9)}公斤",
+            };
+            samples.Add(new Sample(text, [], null));
+        }
+
         for (var i = 0; i < perType; i++)
         {
             var text = i % 2 == 0
