@@ -74,7 +74,6 @@ internal sealed partial class ComplianceHost(
         if (log.Enabled)
         {
             await log.StartAsync(cancellationToken);
-            await log.CheckpointAsync(cancellationToken);
         }
 
         await base.StartAsync(cancellationToken);
@@ -87,9 +86,12 @@ internal sealed partial class ComplianceHost(
             return;
         }
 
+        // The first checkpoint is signed here, in the background, so start-up (and a stdio client's first request) does
+        // not wait for the signature and its fsync.
         using var timer = new PeriodicTimer(options.Value.Audit.CheckpointInterval, timeProvider);
         try
         {
+            await log.CheckpointAsync(stoppingToken);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 await log.CheckpointAsync(stoppingToken);
