@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Compliance.Audit;
 using Switchboard.Scaling;
 using Switchboard.Security;
 using Switchboard.Transports.Http;
@@ -34,6 +35,7 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         app.UseMiddleware<McpScopeChallengeMiddleware>();
         app.MapHealthEndpoints();
         app.MapSecurityEndpoints();
+        app.MapAuditEndpoints();
         app.MapMcp(McpPath);
         app.MapPrometheusScrapingEndpoint(MetricsPath);
         app.MapWebSocketTransport();

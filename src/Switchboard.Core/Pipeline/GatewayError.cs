@@ -63,6 +63,9 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
         RequiredScope = requiredScope,
     };
 
+    /// <summary>The audit log could not record the call's intent, so the call was not run (fail closed).</summary>
+    public static GatewayError AuditUnavailable() => new(GatewayErrorKind.Unavailable, "The audit log is unavailable, so the call was not run. Try again later.");
+
     public static GatewayError InvalidCursor() => new(GatewayErrorKind.InvalidRequest, "Invalid cursor: pass back a nextCursor value exactly as returned by tools/list.");
 
     /// <summary>Echoes caller input safely: bounded length, no control characters.</summary>

@@ -66,6 +66,9 @@ public sealed class ToolCallContext
 
     /// <summary>How the call ended. Stages that decide the outcome set it; telemetry and audit read it.</summary>
     public ToolCallOutcomeKind OutcomeKind { get; set; }
+
+    /// <summary>What the masking stages found and did, and the audit intent; set by the audit stage, filled by masking.</summary>
+    public Compliance.ComplianceCallState? Compliance { get; set; }
 }
 
 /// <summary>Everything one <c>tools/list</c> carries through the pipeline.</summary>

@@ -38,6 +38,7 @@ internal sealed class McpScopeChallengeMiddleware(RequestDelegate next, ToolAcce
             if (access.TenantMaySee(tool, permissions.Tenant) && !permissions.CanSee(tool))
             {
                 var scope = ToolScopes.For(tool);
+                _ = await Compliance.Audit.AuditStage.RecordScopeDenialAsync(context.RequestServices, caller, tool, scope);
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
                 context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, "insufficient_scope", scope);
                 await AuthenticationMiddleware.WriteBodyAsync(context, $"Forbidden: this call needs the scope '{scope}'.");

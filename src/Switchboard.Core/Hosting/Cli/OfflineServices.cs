@@ -44,12 +44,14 @@ internal sealed class OfflineServices : IAsyncDisposable
             sp.GetRequiredService<IOptions<SwitchboardOptions>>(),
             recorded.Issuer is { } issuer && recorded.Resource is { } resource ? (issuer, resource) : null));
         SecurityServiceCollectionExtensions.AddKeyServices(services);
+        Compliance.ComplianceServiceCollectionExtensions.AddComplianceCore(services);
 
         var provider = services.BuildServiceProvider();
         try
         {
             _ = provider.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
             _ = provider.GetRequiredService<IOptions<SecurityOptions>>().Value;
+            _ = provider.GetRequiredService<IOptions<Compliance.ComplianceOptions>>().Value;
             var database = provider.GetRequiredService<SqliteDatabase>();
             await database.InitializeAsync(cancellationToken);
 

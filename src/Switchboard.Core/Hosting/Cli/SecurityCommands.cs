@@ -169,10 +169,12 @@ internal static partial class SecurityCommands
     }
 
     private static Task<int> RunAsync(ParseResult parse, Func<OfflineServices, Task<int>> body, CancellationToken cancellationToken)
+        => RunAsync(parse.GetValue<string?>(DataOption), parse.GetValue<string?>(ConfigOption), body, cancellationToken);
+
+    /// <summary>Opens the data folder's services offline (no server), runs <paramref name="body"/> and maps failures to exit codes.</summary>
+    internal static Task<int> RunAsync(string? data, string? config, Func<OfflineServices, Task<int>> body, CancellationToken cancellationToken)
         => HostRunner.RunCommandAsync(async () =>
         {
-            var data = parse.GetValue<string?>(DataOption);
-            var config = parse.GetValue<string?>(ConfigOption);
             await using var services = await OfflineServices.OpenAsync(data, config, cancellationToken);
             return await body(services);
         });

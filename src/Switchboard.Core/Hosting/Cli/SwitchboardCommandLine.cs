@@ -17,6 +17,11 @@ public static class SwitchboardCommandLine
             root.Subcommands.Add(command);
         }
 
+        foreach (var command in ComplianceCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.Subcommands.Add(StdioCommand.Create(configure));
         return root;
     }

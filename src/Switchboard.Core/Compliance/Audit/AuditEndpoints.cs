@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Switchboard.Security;
+
+namespace Switchboard.Compliance.Audit;
+
+/// <summary>
+/// <c>GET /audit/proof/{seq}</c>: the record, its RFC 6962 inclusion proof and the signed checkpoint it is proven
+/// against. With authentication on it needs a bearer token with the scope <c>audit:read</c>.
+/// </summary>
+internal static class AuditEndpoints
+{
+    public const string ProofPath = "/audit/proof/{seq}";
+    public const string ReadScope = "audit:read";
+
+    public static void MapAuditEndpoints(this IEndpointRouteBuilder endpoints)
+        => endpoints.MapGet(ProofPath, ProofAsync);
+
+    private static async Task ProofAsync(HttpContext context)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var services = context.RequestServices;
+        if (services.GetRequiredService<IOptions<SecurityOptions>>().Value.RequireAuthentication && !await AuthorizeAsync(context))
+        {
+            return;
+        }
+
+        var log = services.GetRequiredService<AuditLog>();
+        if (!log.Enabled || !long.TryParse(context.Request.RouteValues["seq"] as string, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence))
+        {
+            await Problem(context, 404, "No such audit record.");
+            return;
+        }
+
+        var proof = await log.GetProofAsync(sequence, context.RequestAborted);
+        if (proof is null)
+        {
+            await Problem(context, 404, "No such audit record.");
+            return;
+        }
+
+        var path = new JsonArray();
+        foreach (var hash in proof.Path)
+        {
+            path.Add((JsonNode)Convert.ToHexStringLower(hash));
+        }
+
+        var document = new JsonObject
+        {
+            ["seq"] = sequence,
+            ["record"] = proof.Record.Record,
+            ["leafHash"] = Convert.ToHexStringLower(proof.Record.LeafHash),
+            ["treeSize"] = proof.TreeSize,
+            ["rootHash"] = Convert.ToHexStringLower(proof.RootHash),
+            ["inclusionProof"] = path,
+            ["checkpoint"] = new JsonObject
+            {
+                ["jws"] = proof.Checkpoint.Jws,
+                ["kid"] = proof.Checkpoint.Kid,
+                ["jwk"] = JsonNode.Parse(proof.Checkpoint.PublicJwk),
+            },
+        };
+        await SecurityEndpoints.WriteJsonAsync(context, document, "application/json");
+    }
+
+    private static async Task<bool> AuthorizeAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var options = services.GetRequiredService<IOptions<SecurityOptions>>().Value;
+        var identity = services.GetRequiredService<ResourceIdentity>();
+        var presence = BearerCredentials.Read(context.Request, options.MaxTokenBytes, out var token);
+        if (presence != CredentialPresence.Token)
+        {
+            context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, null, ReadScope);
+            await Problem(context, 401, "This endpoint needs a bearer token with the scope audit:read.");
+            return false;
+        }
+
+        var outcome = await services.GetRequiredService<AccessTokenValidator>().ValidateAsync(token, context.RequestAborted);
+        if (outcome.Principal is null)
+        {
+            context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, "invalid_token", null);
+            await Problem(context, 401, "The bearer token is not acceptable.");
+            return false;
+        }
+
+        var scopes = (outcome.Principal.FindFirst(SwitchboardClaims.Scope)?.Value ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (!scopes.Contains(ReadScope, StringComparer.Ordinal))
+        {
+            context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, "insufficient_scope", ReadScope);
+            await Problem(context, 403, "This endpoint needs the scope audit:read.");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static Task Problem(HttpContext context, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        return SecurityEndpoints.WriteJsonAsync(context, new JsonObject { ["status"] = status, ["detail"] = detail }, "application/problem+json");
+    }
+}

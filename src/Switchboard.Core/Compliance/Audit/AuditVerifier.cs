@@ -1,0 +1,187 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Switchboard.Compliance.Audit;
+
+/// <summary>The outcome of verifying an audit log.</summary>
+public sealed record AuditVerification(
+    bool Ok,
+    long Records,
+    int CheckpointsVerified,
+    long? FirstBadIndex,
+    string? Problem,
+    IReadOnlyList<string> Warnings,
+    long? LatestTreeSize,
+    string? LatestRoot);
+
+/// <summary>
+/// Verifies an audit database from scratch, trusting none of the stored hashes: every record must sit at its own
+/// index (no gaps, no duplicates), be in canonical form, carry its own sequence number, and reproduce the stored leaf
+/// and chain hashes; every checkpoint (stored, or exported elsewhere) must carry a valid signature by a trusted key and
+/// match the RFC 6962 root recomputed from the records. The first bad index is reported for modification, deletion,
+/// insertion, reordering and tail truncation (a checkpoint that signed more records than remain).
+/// </summary>
+public static class AuditVerifier
+{
+    /// <param name="trust">Says why a checkpoint's key is not trusted, or null when it is.</param>
+    public static async Task<AuditVerification> VerifyAsync(
+        AuditStore store,
+        IEnumerable<StoredCheckpoint> exported,
+        Func<StoredCheckpoint, string?> trust,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(exported);
+        ArgumentNullException.ThrowIfNull(trust);
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
+        var warnings = new List<string>();
+
+        // Checkpoints: the store's and the exported copies, each checked for signature and trusted key.
+        var checkpoints = new List<StoredCheckpoint>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var checkpoint in (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken)).Concat(exported))
+        {
+            if (!seen.Add(checkpoint.Jws))
+            {
+                continue;
+            }
+
+            if (AuditCheckpoints.Verify(checkpoint, out var problem) is null)
+            {
+                return Fail(0, null, $"checkpoint at tree size {checkpoint.TreeSize}: {problem}", warnings, 0);
+            }
+
+            if (trust(checkpoint) is { } untrusted)
+            {
+                return Fail(0, null, $"checkpoint at tree size {checkpoint.TreeSize}: {untrusted}", warnings, 0);
+            }
+
+            checkpoints.Add(checkpoint);
+        }
+
+        var sizes = checkpoints.Select(c => c.TreeSize).ToHashSet();
+        var roots = new Dictionary<long, byte[]>();
+        var accumulator = new MerkleAccumulator();
+        var chain = new byte[32];
+        long index = 0;
+        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, cancellationToken))
+        {
+            if (row.Sequence != index)
+            {
+                return Fail(index, checkpoints, $"record {index} is missing (the next stored record is {row.Sequence}): deleted or renumbered", warnings, index);
+            }
+
+            if (!IsCanonical(row.Record, out var record))
+            {
+                return Fail(index, checkpoints, $"record {index} is not in canonical form: modified", warnings, index);
+            }
+
+            if (record!["seq"] is not JsonValue seqValue || !seqValue.TryGetValue<long>(out var own) || own != index)
+            {
+                return Fail(index, checkpoints, $"record {index} carries another sequence number: moved, duplicated or reordered", warnings, index);
+            }
+
+            var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(row.Record));
+            if (!leaf.AsSpan().SequenceEqual(row.LeafHash))
+            {
+                return Fail(index, checkpoints, $"record {index} does not match its leaf hash: modified", warnings, index);
+            }
+
+            chain = AuditLog.ChainHash(chain, leaf);
+            if (!chain.AsSpan().SequenceEqual(row.ChainHash))
+            {
+                return Fail(index, checkpoints, $"record {index} breaks the hash chain: a record was modified, inserted or reordered here", warnings, index);
+            }
+
+            accumulator.Append(leaf);
+            index++;
+            if (sizes.Contains(index))
+            {
+                roots[index] = accumulator.Root();
+            }
+        }
+
+        var records = index;
+        if (sizes.Contains(0))
+        {
+            roots[0] = MerkleTree.EmptyRoot;
+        }
+
+        long verifiedSize = 0;
+        foreach (var checkpoint in checkpoints.OrderBy(c => c.TreeSize))
+        {
+            if (checkpoint.TreeSize > records)
+            {
+                return Fail(records, checkpoints, $"the log ends at {records} records but a checkpoint signed {checkpoint.TreeSize}: records from {records} on were removed (tail truncation)", warnings, records);
+            }
+
+            if (!roots[checkpoint.TreeSize].AsSpan().SequenceEqual(checkpoint.RootHash))
+            {
+                return Fail(verifiedSize, checkpoints, $"records {verifiedSize} to {checkpoint.TreeSize - 1} do not match the signed checkpoint at tree size {checkpoint.TreeSize}: the history was rewritten (hashes recomputed without the signing key)", warnings, records);
+            }
+
+            verifiedSize = checkpoint.TreeSize;
+        }
+
+        if (checkpoints.Count == 0)
+        {
+            warnings.Add("no checkpoint: tail truncation cannot be ruled out");
+        }
+        else if (verifiedSize < records)
+        {
+            warnings.Add($"{records - verifiedSize} record(s) after the latest checkpoint are covered by the hash chain only");
+        }
+
+        var latest = checkpoints.OrderBy(c => c.TreeSize).LastOrDefault();
+        return new AuditVerification(true, records, checkpoints.Count, null, null, warnings, latest?.TreeSize, latest is null ? null : Convert.ToHexStringLower(latest.RootHash));
+    }
+
+    /// <summary>Reads exported checkpoints (<c>checkpoints.jsonl</c>) from a folder; unreadable lines are reported.</summary>
+    public static List<StoredCheckpoint> ReadExported(string directory, List<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        var list = new List<StoredCheckpoint>();
+        var path = Path.Combine(directory, "checkpoints.jsonl");
+        if (!File.Exists(path))
+        {
+            return list;
+        }
+
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            if (AuditCheckpoints.FromExportLine(line) is { } checkpoint)
+            {
+                list.Add(checkpoint);
+            }
+            else
+            {
+                problems.Add($"{path}:{number} is not a checkpoint");
+            }
+        }
+
+        return list;
+    }
+
+    private static bool IsCanonical(string text, out JsonObject? record)
+    {
+        try
+        {
+            return CanonicalJson.IsCanonical(text, out record);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException)
+        {
+            record = null;
+            return false;
+        }
+    }
+
+    private static AuditVerification Fail(long index, List<StoredCheckpoint>? checkpoints, string problem, List<string> warnings, long records)
+        => new(false, records, checkpoints?.Count ?? 0, index, problem, warnings, null, null);
+}

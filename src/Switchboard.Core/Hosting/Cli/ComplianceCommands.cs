@@ -1,0 +1,218 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Switchboard.Compliance;
+using Switchboard.Compliance.Audit;
+using Switchboard.Compliance.Detection;
+using Switchboard.Compliance.Masking;
+using Switchboard.Security;
+
+namespace Switchboard.Hosting.Cli;
+
+/// <summary>
+/// <c>switchboard policy show</c>, <c>switchboard audit verify</c> and <c>switchboard audit export</c>: offline commands
+/// against the data folder and configuration a server uses.
+/// </summary>
+internal static class ComplianceCommands
+{
+    /// <summary>Exit code of <c>audit verify</c> when the log fails verification.</summary>
+    public const int VerificationFailed = 1;
+
+    public static IEnumerable<Command> Create()
+    {
+        yield return Policy();
+        yield return Audit();
+    }
+
+    private static (Option<string?> Data, Option<string?> Config) Common()
+        => (new Option<string?>("--data") { Description = "Data folder of the server (default ./data)." },
+            new Option<string?>("--config") { Description = "The server's JSON configuration file." });
+
+    private static Command Policy()
+    {
+        var (data, config) = Common();
+        var show = new Command("show", "Print the detectors, data classes and masking policy in force (defaults plus configuration).") { data, config };
+        show.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(data), parse.GetValue(config), services =>
+        {
+            var options = services.Get<IOptions<ComplianceOptions>>().Value;
+            Console.Write(PolicyReport.Render(options, services.Get<PiiScanner>()));
+            return Task.FromResult(0);
+        }, ct));
+        var command = new Command("policy", "Inspect the data-masking policy.");
+        command.Subcommands.Add(show);
+        return command;
+    }
+
+    private static Command Audit()
+    {
+        var command = new Command("audit", "Verify and export the tamper-evident audit log.");
+
+        var (data, config) = Common();
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "Folder of exported checkpoints (checkpoints.jsonl, keys.jwks); default the configured Switchboard:Compliance:Audit:ExportDirectory." };
+        var trusted = new Option<string?>("--trusted-keys") { Description = "A JWKS file of further trusted public keys (e.g. a saved /.well-known/jwks.json)." };
+        var verify = new Command("verify", "Recompute every hash and check every signed checkpoint; exit 0 when the log is intact, 1 with the first bad index when not.") { data, config, checkpoints, trusted };
+        verify.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
+        {
+            var (store, exportDirectory) = Locate(services);
+            var folder = parse.GetValue(checkpoints) ?? exportDirectory;
+            var problems = new List<string>();
+            var exported = AuditVerifier.ReadExported(folder, problems);
+            var trustedKeys = ReadKeys(Path.Combine(folder, "keys.jwks"));
+            if (parse.GetValue(trusted) is { } file)
+            {
+                if (!File.Exists(file))
+                {
+                    await Console.Error.WriteLineAsync($"switchboard: no file {file}");
+                    return SwitchboardCommandLine.UsageError;
+                }
+
+                trustedKeys.AddRange(ReadKeys(file));
+            }
+
+            var ring = services.Get<SigningKeyRing>().State.Keys;
+            var result = await AuditVerifier.VerifyAsync(store, exported, checkpoint => Trust(checkpoint, ring, trustedKeys), ct);
+            foreach (var problem in problems)
+            {
+                Console.WriteLine("warning: " + problem);
+            }
+
+            foreach (var warning in result.Warnings)
+            {
+                Console.WriteLine("warning: " + warning);
+            }
+
+            if (!result.Ok)
+            {
+                Console.WriteLine($"FAILED at index {result.FirstBadIndex}: {result.Problem}");
+                return VerificationFailed;
+            }
+
+            Console.WriteLine($"ok: {result.Records} records, {result.CheckpointsVerified} signed checkpoints verified" +
+                (result.LatestTreeSize is { } size ? $" (latest: tree size {size}, root {result.LatestRoot})" : string.Empty));
+            return 0;
+        }, ct));
+
+        // New variables, not a reassignment: the verify action above captures its own options.
+        var (exportData, exportConfig) = Common();
+        var output = new Option<string?>("--output") { Description = "File to write (default standard output)." };
+        var from = new Option<long>("--from") { Description = "First sequence number to export.", DefaultValueFactory = _ => 0 };
+        var export = new Command("export", "Write the audit records as JSON lines (each line a record exactly as hashed).") { exportData, exportConfig, output, from };
+        export.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(exportData), parse.GetValue(exportConfig), async services =>
+        {
+            var (store, _) = Locate(services);
+            await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), ct);
+            var target = parse.GetValue(output);
+            await using var writer = target is null ? null : new StreamWriter(target, append: false);
+            var sink = writer ?? Console.Out;
+            long count = 0;
+            await foreach (var row in AuditStore.ReadRecordsAsync(connection, parse.GetValue(from), ct))
+            {
+                await sink.WriteLineAsync(row.Record);
+                count++;
+            }
+
+            await sink.FlushAsync(ct);
+            if (target is not null)
+            {
+                Console.WriteLine($"exported {count} records to {target}");
+            }
+
+            return 0;
+        }, ct));
+
+        command.Subcommands.Add(verify);
+        command.Subcommands.Add(export);
+        return command;
+    }
+
+    private static (AuditStore Store, string ExportDirectory) Locate(OfflineServices services)
+    {
+        var dataDirectory = services.Get<IOptions<SwitchboardOptions>>().Value.DataDirectory;
+        var audit = services.Get<IOptions<ComplianceOptions>>().Value.Audit;
+        var store = new AuditStore(Path.Combine(dataDirectory, audit.FileName));
+        if (!File.Exists(store.FilePath))
+        {
+            throw new InvalidOperationException($"there is no audit log at {store.FilePath}");
+        }
+
+        return (store, Path.GetFullPath(Path.Combine(dataDirectory, audit.ExportDirectory)));
+    }
+
+    private static string? Trust(StoredCheckpoint checkpoint, IReadOnlyList<SigningKeyRecord> ring, List<string> trustedKeys)
+    {
+        if (ring.FirstOrDefault(k => k.Kid == checkpoint.Kid) is { } key)
+        {
+            if (key.RevokedAt is not null)
+            {
+                return $"signed by key {checkpoint.Kid}, which is revoked";
+            }
+
+            return AuditCheckpoints.SamePublicKey(key.PublicJwk, checkpoint.PublicJwk)
+                ? null
+                : $"signed by a key {checkpoint.Kid} that differs from the ring's key of that id";
+        }
+
+        return trustedKeys.Any(k => AuditCheckpoints.SamePublicKey(k, checkpoint.PublicJwk))
+            ? null
+            : $"signed by key {checkpoint.Kid}, which is not trusted (not in the key ring, the exported keys.jwks or --trusted-keys)";
+    }
+
+    private static List<string> ReadKeys(string path)
+    {
+        var keys = new List<string>();
+        if (File.Exists(path) && JsonNode.Parse(File.ReadAllText(path))?["keys"] is JsonArray array)
+        {
+            keys.AddRange(array.Where(k => k is JsonObject).Select(k => k!.ToJsonString()));
+        }
+
+        return keys;
+    }
+}
+
+/// <summary>The text <c>switchboard policy show</c> prints.</summary>
+internal static class PolicyReport
+{
+    public static string Render(ComplianceOptions options, PiiScanner scanner)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine($"Masking: {(options.MaskingEnabled ? "on" : "off")}   Audit: {(options.Audit.Enabled ? "on" : "off")}{(options.Audit.FailClosed ? " (fail closed)" : " (fail open)")}");
+        text.AppendLine();
+        text.AppendLine("Detectors");
+        text.AppendLine($"  {"ENTITY",-20} {"CLASS",-13} {"CATEGORY",-9} VALIDATOR");
+        foreach (var detector in scanner.Detectors.DistinctBy(d => (d.EntityType, d.ValidatorName)))
+        {
+            text.AppendLine($"  {detector.EntityType,-20} {detector.Class.ToName(),-13} {detector.Category.ToString().ToLowerInvariant(),-9} {detector.ValidatorName}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Policy (most specific wins: field > tool > plugin > Policy > defaults; within a level: entity > secret/pii > class > *)");
+        Rules(text, "  defaults", MaskingPolicy.BuiltInDefaults);
+        Rules(text, "  Policy", options.Policy);
+        foreach (var (plugin, settings) in options.Plugins.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Rules(text, $"  plugin {plugin}", settings);
+            foreach (var (tool, toolSettings) in settings.Tools.OrderBy(t => t.Key, StringComparer.Ordinal))
+            {
+                Rules(text, $"  plugin {plugin} tool {tool}", toolSettings);
+                foreach (var (field, rules) in toolSettings.Fields.OrderBy(f => f.Key, StringComparer.Ordinal))
+                {
+                    Rules(text, $"  plugin {plugin} tool {tool} field {field}", rules);
+                }
+            }
+        }
+
+        text.AppendLine("  (anything not matched: allow)");
+        return text.ToString();
+    }
+
+    private static void Rules(System.Text.StringBuilder text, string scope, DirectionRules rules)
+    {
+        foreach (var (direction, map) in new[] { ("arguments", rules.Arguments), ("results", rules.Results) })
+        {
+            if (map.Count > 0)
+            {
+                text.AppendLine($"{scope} {direction}: " + string.Join(", ", map.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase).Select(p => $"{p.Key}={p.Value.ToLowerInvariant()}")));
+            }
+        }
+    }
+}
