@@ -286,8 +286,9 @@ public sealed class AuthenticationFlowTests
         var (before, _) = await socket.ReceiveResponseAsync(1, Token);
         Assert.Equal("before", before["result"]!["content"]![0]!["text"]!.GetValue<string>());
 
-        // One second short of expiry the connection still serves.
-        clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        // The token stays acceptable until exp plus the allowed clock skew (30 s by default), exactly as it would be at
+        // upgrade; one second short of that the connection still serves.
+        clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(30) - TimeSpan.FromSeconds(1));
         await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "still" }), Token);
         var (still, _) = await socket.ReceiveResponseAsync(2, Token);
         Assert.Equal("still", still["result"]!["content"]![0]!["text"]!.GetValue<string>());

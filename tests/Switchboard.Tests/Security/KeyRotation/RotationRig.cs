@@ -32,6 +32,11 @@ internal static class RotationRig
                 ["Switchboard:Security:Keys:PublicationMargin"] = Margin.ToString("c", CultureInfo.InvariantCulture),
                 ["Switchboard:Security:Keys:RotationPeriod"] = RotationPeriod.ToString("c", CultureInfo.InvariantCulture),
                 ["Switchboard:Security:Keys:CheckInterval"] = CheckInterval.ToString("c", CultureInfo.InvariantCulture),
+
+                // These tests move the shared fake clock by minutes while calls are in flight. The audit log bounds its
+                // writes with a timeout on that same clock, so a call caught mid-write would be refused as
+                // audit-unavailable (503, fail closed): right for the audit log, but not what rotation tests measure.
+                ["Switchboard:Compliance:Audit:Enabled"] = "false",
             },
             dataDirectory: sharedData,
             clock: sharedClock,
