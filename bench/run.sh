@@ -4,6 +4,7 @@
 #   bench/run.sh --sections load       only the load matrix (or coldstart, idle; comma-separated)
 #   bench/run.sh --quick               short windows and fewer starts, to check the tooling (numbers not for publishing)
 #   bench/run.sh --micro               also run the BenchmarkDotNet micro-benchmarks (bench/results/micro/)
+#   bench/run.sh --no-publish          reuse the binaries of the previous run in artifacts/bench/ (skip step 2)
 # Any other argument goes to `switchboard-bench suite` (e.g. --note "PRELIMINARY: ..." or --only switchboard-all-stages).
 #
 # It installs what it needs (Node 22 and the pinned TypeScript SDK server via scripts/install-test-prereqs.sh; clang-14
@@ -19,10 +20,12 @@ BUILD="$OUT/build"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 micro=0
+publish_all=1
 suite_args=()
 for arg in "$@"; do
   case "$arg" in
     --micro) micro=1 ;;
+    --no-publish) publish_all=0 ;;
     --quick) suite_args+=(--duration 4 --warmup 2 --coldstart-runs 3 --idle-connections 2000 --note "QUICK RUN: short windows, for checking the tooling only") ;;
     *) suite_args+=("$arg") ;;
   esac
@@ -51,6 +54,7 @@ publish() { # name project extra-args...
   dotnet publish "$ROOT/$project" -c Release --artifacts-path "$BUILD/$name" -o "$OUT/$name" -nologo -clp:ErrorsOnly "$@"
 }
 mkdir -p "$OUT"
+if (( publish_all )); then
 publish switchboard-jit src/Switchboard.Host
 publish switchboard-r2r src/Switchboard.Host -r linux-x64 --self-contained false -p:PublishReadyToRun=true
 # AOT: warnings are counted (not fatal) so the count can be reported; the goal is zero.
@@ -74,6 +78,10 @@ publish bench-tool bench/Switchboard.Bench
   echo "Native AOT publish of \`src/Switchboard.Host\` (server and in-process plugins): **$aot_warnings** trimming/AOT warnings (IL2xxx/IL3xxx, counted with \`TrimmerSingleWarn=false\`)."
 } > "$OUT/build-info.md"
 echo "bench: Native AOT warnings: $aot_warnings"
+else
+  [[ -x "$OUT/bench-tool/switchboard-bench" ]] || { echo "bench: --no-publish needs a previous run's binaries in $OUT" >&2; exit 1; }
+  echo "bench: reusing the binaries in $OUT (--no-publish)"
+fi
 
 # 3. Ten thousand WebSockets need as many file descriptors, in the server and in the load generator.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -71,6 +71,12 @@ internal static class ResponseValidator
                 line = line[1..];
             }
 
+            // An empty data field is a priming event (an event id to resume from, SEP-1699), not a message.
+            if (line.IsEmpty)
+            {
+                continue;
+            }
+
             var check = CheckJsonRpc(line, expectedId, expectedText, out var isResponse);
             if (isResponse)
             {

@@ -77,7 +77,7 @@ internal sealed class SuiteRunner(SuiteConfig suite, Placeholders placeholders, 
                 goals.Add(new GoalResult(
                     goal.Name,
                     $"{ratio:0.00}× ({numerator.Throughput:N0} / {denominator.Throughput:N0} req/s)",
-                    $"≥ {goal.Min:0.##}×",
+                    goal.Min is { } least ? $"≥ {least:0.##}×" : "(a comparison, no goal)",
                     goal.Min is { } min ? ratio >= min : null));
             }
             else if (goal.Kind == "p99" && Find(results, goal.Run) is { } run)

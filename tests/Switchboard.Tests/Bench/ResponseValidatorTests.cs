@@ -49,6 +49,15 @@ public sealed class ResponseValidatorTests
     }
 
     [Fact]
+    public void CheckEventStream_PrimingEventWithEmptyData_IsSkipped()
+    {
+        // The TypeScript SDK server opens every stream with an event id and an empty data field before the answer.
+        var body = "id: 98060df9\ndata: \n\nevent: message\nid: a07994be\ndata: {\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"hello\"}]},\"jsonrpc\":\"2.0\",\"id\":7}\n\n";
+
+        Assert.Equal(CallCheck.Ok, ResponseValidator.CheckEventStream(Encoding.UTF8.GetBytes(body), 7, s_hello));
+    }
+
+    [Fact]
     public void CheckEventStream_NoResponse_IsMalformed()
         => Assert.Equal(CallCheck.Malformed, ResponseValidator.CheckEventStream(": keep-alive\n\n"u8, 7, s_hello));
 
