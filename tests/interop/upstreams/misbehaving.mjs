@@ -14,9 +14,6 @@
 // cancellation), garbage (writes garbage to stdout, never answers), slow (answers after `ms`, with progress),
 // add_tool (adds a tool and sends notifications/tools/list_changed).
 import { appendFileSync } from "node:fs";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 
 const mode = process.env.MISBEHAVE_MODE ?? "normal";
 const logFile = process.env.MISBEHAVE_LOG;
@@ -24,8 +21,13 @@ const record = (line) => {
   if (logFile) appendFileSync(logFile, `${line}\n`);
 };
 
+// Recorded before the SDK loads: on a busy machine loading it can outlast a short start timeout, and tests count starts.
 record(`start ${process.pid}`);
 process.on("exit", () => record(`exit ${process.pid}`));
+
+const { Server } = await import("@modelcontextprotocol/sdk/server/index.js");
+const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+const { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } = await import("@modelcontextprotocol/sdk/types.js");
 
 if (process.env.MISBEHAVE_KEEP_ALIVE === "1") {
   setInterval(() => {}, 60_000);

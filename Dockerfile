@@ -1,0 +1,27 @@
+# Switchboard as a container: the Native AOT binary on a small chiseled base (no shell, no package manager, non-root).
+#   docker build -t switchboard .
+#   docker run -p 8080:8080 -v switchboard-data:/data switchboard
+# Authentication is on: issue a token with `docker run --rm -v switchboard-data:/data switchboard token issue --scope 'tools:*' --data /data`.
+# Upstream MCP servers run as child processes; an image that hosts them adds their runtimes (node, python) to this base.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+# Native AOT links with clang and zlib.
+RUN apt-get update && apt-get install -y --no-install-recommends clang zlib1g-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY eng/ eng/
+COPY src/ src/
+RUN dotnet publish src/Switchboard.Host -c Release -r linux-x64 -p:PublishAot=true -o /app \
+ && rm -f /app/*.dbg \
+ && mkdir -p /data
+
+# "-extra" adds ICU and tzdata: the server keeps culture-aware globalization (InvariantGlobalization=false).
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra
+WORKDIR /app
+COPY --from=build /app/ ./
+COPY --from=build --chown=$APP_UID /data /data
+USER $APP_UID
+VOLUME /data
+EXPOSE 8080
+ENTRYPOINT ["/app/switchboard"]
+CMD ["serve", "--urls", "http://0.0.0.0:8080", "--data", "/data"]

@@ -1,0 +1,3 @@
+using Switchboard.Bench.Cli;
+
+return await BenchCommandLine.RunAsync(args);

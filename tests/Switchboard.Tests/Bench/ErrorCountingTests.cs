@@ -1,0 +1,100 @@
+using Switchboard.Bench.Load;
+
+namespace Switchboard.Tests.Bench;
+
+/// <summary>Against a server that answers wrongly on purpose, every wrong answer is counted, by kind, and none counts as throughput.</summary>
+public sealed class ErrorCountingTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("/error", "jsonrpc_error")]
+    [InlineData("/iserror", "tool_error")]
+    [InlineData("/wrong-id", "wrong_id")]
+    [InlineData("/status500", "http_status")]
+    public async Task RunAsync_HttpAnswersThatAreWrong_AreCountedByKind(string path, string kind)
+    {
+        await using var server = await FakeMcpServer.StartAsync(Token);
+        var options = LoadRunnerTests.Short(server.BaseUri, BenchTransport.McpModern) with { McpPath = path };
+
+        var sut = await LoadRunner.RunAsync(options, Token);
+
+        Assert.Equal(0, sut.Ok);
+        Assert.Equal(0, sut.Throughput);
+        Assert.True(sut.Errors > 0);
+        Assert.Equal(new Dictionary<string, long> { [kind] = sut.Errors }, sut.ErrorKinds);
+    }
+
+    [Fact]
+    public async Task RunAsync_FakeThatAnswersCorrectly_HasNoErrors()
+    {
+        await using var server = await FakeMcpServer.StartAsync(Token);
+        var options = LoadRunnerTests.Short(server.BaseUri, BenchTransport.McpModern) with { McpPath = "/ok" };
+
+        var sut = await LoadRunner.RunAsync(options, Token);
+
+        Assert.Equal(0, sut.Errors);
+        Assert.True(sut.Ok > 0);
+    }
+
+    [Fact]
+    public async Task RunAsync_NoAnswerInTime_CountsTimeouts()
+    {
+        await using var server = await FakeMcpServer.StartAsync(Token);
+        var options = LoadRunnerTests.Short(server.BaseUri, BenchTransport.McpModern, connections: 2) with
+        {
+            McpPath = "/slow",
+            Warmup = TimeSpan.Zero,
+            Duration = TimeSpan.FromMilliseconds(900),
+            Timeout = TimeSpan.FromMilliseconds(200),
+        };
+
+        var sut = await LoadRunner.RunAsync(options, Token);
+
+        Assert.Equal(0, sut.Ok);
+        Assert.True(sut.ErrorKinds["timeout"] >= 2);
+    }
+
+    [Theory]
+    [InlineData("/ws-wrong-id", "wrong_id", 4)]
+    [InlineData("/ws-error", "jsonrpc_error", 4)]
+    public async Task RunAsync_WebSocketAnswersThatAreWrong_AreCountedByKind(string path, string kind, int inFlight)
+    {
+        await using var server = await FakeMcpServer.StartAsync(Token);
+        var options = LoadRunnerTests.Short(server.BaseUri, BenchTransport.WsModern, connections: 2, inFlight: inFlight) with
+        {
+            WebSocketPath = path,
+            Timeout = TimeSpan.FromMilliseconds(200),
+        };
+
+        var sut = await LoadRunner.RunAsync(options, Token);
+
+        Assert.Equal(0, sut.Ok);
+        Assert.True(sut.ErrorKinds[kind] > 0);
+    }
+
+    [Fact]
+    public async Task RunAsync_WebSocketFakeThatAnswersCorrectly_HasNoErrors()
+    {
+        await using var server = await FakeMcpServer.StartAsync(Token);
+        var options = LoadRunnerTests.Short(server.BaseUri, BenchTransport.WsModern, inFlight: 8) with { WebSocketPath = "/ws-ok" };
+
+        var sut = await LoadRunner.RunAsync(options, Token);
+
+        Assert.Equal(0, sut.Errors);
+        Assert.True(sut.Ok > 0);
+        Assert.Equal("ws-modern", sut.Transport);
+    }
+
+    [Fact]
+    public async Task RunAsync_NothingListening_CountsConnectionFailures()
+    {
+        var port = Switchboard.Bench.Processes.Probe.FreePort();
+        var options = LoadRunnerTests.Short(new Uri($"http://127.0.0.1:{port}"), BenchTransport.Rest, connections: 2);
+
+        var sut = await LoadRunner.RunAsync(options, Token);
+
+        Assert.Equal(0, sut.Ok);
+        Assert.True(sut.WarmupErrors + sut.Errors > 0);
+    }
+}
