@@ -51,6 +51,8 @@ public sealed partial class AccessTokenValidator(
     private static readonly JsonDocumentOptions s_strictJson = new() { AllowDuplicateProperties = false, MaxDepth = 16, AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow };
     private static readonly JsonWebTokenHandler s_handler = new() { MapInboundClaims = false, MaximumTokenSizeInBytes = 64 * 1024 };
 
+    private readonly ValidatedTokenCache cache = new(options.Value.ValidatedTokenCacheSize);
+
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
     private static partial Regex KidPattern();
 
@@ -61,6 +63,34 @@ public sealed partial class AccessTokenValidator(
         {
             return TokenValidationOutcome.Reject(TokenRejection.Invalid, "token too large");
         }
+
+        if (!cache.Enabled)
+        {
+            return await ValidateFullyAsync(token, cacheKey: null, cancellationToken);
+        }
+
+        var cacheKey = ValidatedTokenCache.KeyFor(token);
+        if (cache.TryGet(cacheKey, out var cached))
+        {
+            // Still acceptable only while unexpired and while its kid still resolves to the very key that verified it.
+            if (timeProvider.GetUtcNow() < cached.ValidUntil)
+            {
+                var (key, _, _) = await ResolveKeyAsync(cached.Issuer, cached.Kid, cancellationToken);
+                if (ReferenceEquals(key, cached.Key))
+                {
+                    return new TokenValidationOutcome(cached.Principal, TokenRejection.None, string.Empty);
+                }
+            }
+
+            cache.Remove(cacheKey);
+        }
+
+        return await ValidateFullyAsync(token, cacheKey, cancellationToken);
+    }
+
+    private async ValueTask<TokenValidationOutcome> ValidateFullyAsync(string token, string? cacheKey, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
 
         if (!TrySplit(token, out var headerJson, out var payloadJson, out var structureProblem))
         {
@@ -136,7 +166,14 @@ public sealed partial class AccessTokenValidator(
                 return TokenValidationOutcome.Reject(TokenRejection.Invalid, "signature or claims rejected: " + result.Exception?.GetType().Name);
             }
 
-            return new TokenValidationOutcome(BuildPrincipal(payload, settings), TokenRejection.None, string.Empty);
+            var principal = BuildPrincipal(payload, settings);
+            if (cacheKey is not null)
+            {
+                var validUntil = DateTimeOffset.UnixEpoch.AddSeconds(payload.GetProperty("exp").GetDouble()) + settings.ClockSkew;
+                cache.Add(cacheKey, new CachedToken(principal, issuer, kid, key, validUntil), timeProvider.GetUtcNow());
+            }
+
+            return new TokenValidationOutcome(principal, TokenRejection.None, string.Empty);
         }
     }
 

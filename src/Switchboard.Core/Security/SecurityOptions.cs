@@ -44,6 +44,12 @@ public sealed class SecurityOptions
     /// </summary>
     public int TokenRequestsPerMinute { get; set; } = 60;
 
+    /// <summary>
+    /// How many validated tokens are remembered so repeat presentations skip the signature check (0 = off). A cached
+    /// token is still refused once expired or once its key is revoked, retired or gone from its issuer's JWKS.
+    /// </summary>
+    public int ValidatedTokenCacheSize { get; set; } = 10_000;
+
     public SigningKeyOptions Keys { get; set; } = new();
 
     /// <summary>Other OAuth/OIDC issuers whose access tokens are accepted (through their JWKS).</summary>

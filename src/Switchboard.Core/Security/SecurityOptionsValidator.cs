@@ -32,6 +32,11 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
             failures.Add($"{section}:TokenRequestsPerMinute must be between 0 (no limit) and 1000000.");
         }
 
+        if (options.ValidatedTokenCacheSize is < 0 or > 10_000_000)
+        {
+            failures.Add($"{section}:ValidatedTokenCacheSize must be between 0 (off) and 10000000.");
+        }
+
         if (options.MaxTokenBytes is < 512 or > 64 * 1024)
         {
             failures.Add($"{section}:MaxTokenBytes must be between 512 and 65536.");
