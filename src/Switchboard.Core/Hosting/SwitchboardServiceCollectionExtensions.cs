@@ -9,6 +9,7 @@ using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Server;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Switchboard.Conversations;
 using Switchboard.Diagnostics;
 using Switchboard.Pipeline;
 using Switchboard.Plugins;
@@ -81,7 +82,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddTransient<IConfigureOptions<McpServerOptions>, McpServerOptionsSetup>();
 
         AddTelemetry(services, section.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
-        return new SwitchboardBuilder(services).AddSecurity();
+        return new SwitchboardBuilder(services).AddSecurity().AddConversations();
     }
 
     /// <summary>
