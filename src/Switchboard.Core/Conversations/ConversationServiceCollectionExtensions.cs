@@ -27,6 +27,7 @@ public static class ConversationServiceCollectionExtensions
         services.AddOptions<ConversationOptions>().BindConfiguration(ConversationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConversationOptions>, ConversationOptionsValidator>());
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPluginConversationProvider, UpstreamConversationProvider>());
         services.TryAddSingleton<ConversationRegistry>();
         services.TryAddSingleton<ConversationHandles>();
         services.TryAddSingleton<ConversationEngine>();

@@ -15,6 +15,9 @@ namespace Switchboard.Serialization;
 [JsonSerializable(typeof(RestToolList))]
 [JsonSerializable(typeof(Conversations.ConversationDocument))]
 [JsonSerializable(typeof(Conversations.OperationRecord))]
+[JsonSerializable(typeof(SampleOrder))]
+[JsonSerializable(typeof(CaseView))]
+[JsonSerializable(typeof(decimal))]
 internal sealed partial class SwitchboardJsonContext : JsonSerializerContext;
 
 /// <summary>The JSON options Switchboard uses; never create <see cref="JsonSerializerOptions"/> ad hoc.</summary>
