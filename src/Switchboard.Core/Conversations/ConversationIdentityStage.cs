@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Protocol;
@@ -32,7 +32,9 @@ internal sealed class ConversationIdentityStage(
         "The conversation handle is not valid for this caller: it is malformed, was not issued by this server, belongs to " +
         "another caller, or the conversation has expired. Call conversation_open to start a new conversation and use the handle it returns.";
 
-    private readonly ConditionalWeakTable<McpServer, ImplicitConversation> _implicit = [];
+    // Keyed by transport and session id: the McpServer a request sees is a per-request wrapper, the session id is not.
+    private readonly ConcurrentDictionary<string, ImplicitConversation> _implicit = new(StringComparer.Ordinal);
+    private int _bindingsAdded;
 
     public override string Name => "conversation-identity";
 
@@ -114,8 +116,17 @@ internal sealed class ConversationIdentityStage(
             return null;
         }
 
-        var binding = _implicit.GetValue(server, static _ => new ImplicitConversation());
         var now = timeProvider.GetTimestamp();
+        var key = $"{transport}:{server.SessionId ?? "process"}";
+        if (!_implicit.TryGetValue(key, out var binding))
+        {
+            binding = _implicit.GetOrAdd(key, static _ => new ImplicitConversation());
+            if (Interlocked.Increment(ref _bindingsAdded) % 256 == 0)
+            {
+                ForgetIdleBindings(now);
+            }
+        }
+
         string id;
         lock (binding)
         {
@@ -132,6 +143,24 @@ internal sealed class ConversationIdentityStage(
         }
 
         return await engine.ResolveAsync(id, owner, createIfMissing: true, cancellationToken);
+    }
+
+    /// <summary>Drops the bindings of connections idle past the timeout (their conversations have expired by then).</summary>
+    private void ForgetIdleBindings(long now)
+    {
+        foreach (var (key, binding) in _implicit)
+        {
+            long lastUsed;
+            lock (binding)
+            {
+                lastUsed = binding.LastUsed;
+            }
+
+            if (lastUsed != 0 && timeProvider.GetElapsedTime(lastUsed, now) >= engine.Options.IdleTimeout)
+            {
+                _implicit.TryRemove(new KeyValuePair<string, ImplicitConversation>(key, binding));
+            }
+        }
     }
 
     /// <summary>Connections that carry a conversation implicitly: 2025-11-25 HTTP sessions, WebSocket and stdio.</summary>

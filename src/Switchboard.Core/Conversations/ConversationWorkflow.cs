@@ -97,8 +97,9 @@ public sealed class ConversationWorkflow
 
         var machine = Build(state, reader, out _);
         var allowed = machine.CanFire(tool, out var unmet);
-        if (!allowed)
+        if (!allowed && unmet is not null)
         {
+            // Stateless gives no list when the trigger is not configured in the state at all.
             unmetGuards = [.. unmet];
         }
 

@@ -115,7 +115,8 @@ public sealed class ConversationIdentityTests
         await socket.SendAsync(McpWebSocket.Call(3, "tally_read", new JsonObject()), Token);
         var (read, _) = await socket.ReceiveResponseAsync(3, Token);
 
-        Assert.Equal(5, JsonNode.Parse(read["result"]!["content"]![0]!["text"]!.GetValue<string>())!["hits"]!.GetValue<long>());
+        Assert.True(read["result"]?["content"]?[0]?["text"] is not null, read.ToJsonString());
+        Assert.Equal(5, JsonNode.Parse(read["result"]!["content"]![0]!["text"]!.GetValue<string>())!["hits"]?.GetValue<long>());
         var handle = first["result"]!["_meta"]![ConversationProtocol.HandleMetaKey]!.GetValue<string>();
 
         // The implicit conversation's handle works over HTTP too (same anonymous principal).
