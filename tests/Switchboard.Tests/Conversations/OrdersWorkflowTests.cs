@@ -98,6 +98,21 @@ public sealed class OrdersWorkflowTests
     }
 
     [Fact]
+    public async Task ClientsThatCannotSetMeta_PassTheHandleAsAnArgument_WhichThePluginNeverSees()
+    {
+        await using var server = await SwitchboardTestServer.StartAsync(cancellationToken: Token);
+        using var http = server.CreateHttpClient();
+        var handle = await new ConversationHttpClient(http, server.McpUri).OpenAsync(Token);
+        var client = new ConversationHttpClient(http, server.McpUri);
+
+        var found = await client.CallAsync("orders_find_order", new JsonObject { ["orderId"] = "A-1003", ["conversation_handle"] = handle }, Token);
+        var refund = await client.CallAsync("orders_request_refund", new JsonObject { ["amount"] = 15, ["conversation_handle"] = handle }, Token);
+
+        Assert.False(ConversationHttpClient.IsError(found), ConversationHttpClient.Text(found));
+        Assert.Equal("Refund of 15.00 GBP on order A-1003 requested. Call confirm_refund to carry it out.", ConversationHttpClient.Text(refund));
+    }
+
+    [Fact]
     public async Task AStatefulTool_WithoutAConversation_IsRefusedWithHowToOpenOne()
     {
         await using var server = await SwitchboardTestServer.StartAsync(cancellationToken: Token);

@@ -122,7 +122,7 @@ public sealed class MisbehavingUpstreamTests
         await using var client = await ConnectAsync(RawModern, server.BaseUri);
 
         var names = await client.ListToolNamesAsync();
-        Assert.Equal(["clock_convert", "clock_now", "text_echo", "text_word_count"], names);
+        Assert.Equal(Switchboard.Tests.Interop.SwitchboardServeFixture.SampleTools, names);
         Assert.Contains(logs.Messages, m => m.Contains("Upstream exits: could not be started: the process exited with code 3 during start-up", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.Contains("Upstream hangs: could not be started: it did not complete the MCP handshake within 1 s", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.Contains("Upstream garbles: could not be started: it did not complete the MCP handshake within 1 s", StringComparison.Ordinal));

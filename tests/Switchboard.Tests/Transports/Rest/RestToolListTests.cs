@@ -7,7 +7,7 @@ namespace Switchboard.Tests.Transports.Rest;
 /// <summary><c>GET /v1/tools</c>: the caller's tools in a deterministic order, paged with opaque cursors.</summary>
 public sealed class RestToolListTests
 {
-    private static readonly string[] s_sampleTools = ["clock_convert", "clock_now", "text_echo", "text_word_count"];
+    private static readonly string[] s_sampleTools = Switchboard.Tests.Interop.SwitchboardServeFixture.SampleTools;
 
     [Fact]
     public async Task List_ReturnsTheSampleToolsInOrder_WithTheirSchemas()
