@@ -40,7 +40,7 @@ public sealed class PaginationTests : IAsyncLifetime
             cursor = page.Result["nextCursor"]?.GetValue<string>();
             pages++;
         }
-        while (cursor is not null && pages < 10);
+        while (cursor is not null && pages < 20);
 
         Assert.Equal(Switchboard.Tests.Interop.SwitchboardServeFixture.SampleTools, names);
     }

@@ -46,7 +46,7 @@ public sealed class RestToolListTests
 
         var names = new List<string>();
         string? cursor = null;
-        for (var page = 0; page < 10; page++)
+        for (var page = 0; page < 20; page++)
         {
             var response = await RestHttp.GetAsync(http, cursor is null ? "/v1/tools" : "/v1/tools?cursor=" + Uri.EscapeDataString(cursor));
             Assert.Equal(HttpStatusCode.OK, response.Status);
