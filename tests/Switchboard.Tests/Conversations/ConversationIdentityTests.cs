@@ -22,6 +22,7 @@ public sealed class ConversationIdentityTests
         var alice = issuer.Issue(new TokenRequest("alice", "client-a", "tools:*")).AccessToken;
         var bob = issuer.Issue(new TokenRequest("bob", "client-b", "tools:*")).AccessToken;
         var aliceOtherClient = issuer.Issue(new TokenRequest("alice", "client-b", "tools:*")).AccessToken;
+        var aliceOtherTenant = issuer.Issue(new TokenRequest("alice", "client-a", "tools:*", Tenant: "other-tenant")).AccessToken;
         using var http = server.CreateHttpClient();
 
         var aliceClient = new ConversationHttpClient(http, server.McpUri, alice);
@@ -29,7 +30,7 @@ public sealed class ConversationIdentityTests
         var found = await aliceClient.CallAsync("orders_find_order", new JsonObject { ["orderId"] = "A-1001" }, Token);
         Assert.False(ConversationHttpClient.IsError(found), ConversationHttpClient.Text(found));
 
-        foreach (var intruder in new[] { bob, aliceOtherClient })
+        foreach (var intruder in new[] { bob, aliceOtherClient, aliceOtherTenant })
         {
             var client = new ConversationHttpClient(http, server.McpUri, intruder) { Handle = handle };
             var refused = await client.CallAsync("orders_request_refund", new JsonObject { ["amount"] = 5 }, Token);
