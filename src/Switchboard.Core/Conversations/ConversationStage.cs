@@ -56,6 +56,11 @@ internal sealed class ConversationStage(
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
         var outcome = await continuation(context, cancellationToken);
+        if (!outcome.IsError && !registry.IsEmpty)
+        {
+            outcome = ToolListOutcome.FromTools(outcome.Tools.Select(t => registry.Find(t.Plugin.Name) is null ? t : ConversationToolSchemas.WithHandleArgument(t)).ToList());
+        }
+
         if (outcome.IsError || !options.Value.ListFollowsState || context.ConversationId is null || ProtocolVersions.IsModern(context.ProtocolVersion)
             || await engine.GetAsync(context.ConversationId, cancellationToken) is not { Current: { } snapshot })
         {

@@ -108,6 +108,11 @@ public sealed class OrdersWorkflowTests
         var found = await client.CallAsync("orders_find_order", new JsonObject { ["orderId"] = "A-1003", ["conversation_handle"] = handle }, Token);
         var refund = await client.CallAsync("orders_request_refund", new JsonObject { ["amount"] = 15, ["conversation_handle"] = handle }, Token);
 
+        var list = await McpHttp.SendAsync(http, McpHttp.ModernRequest(server.McpUri, "tools/list", new JsonObject()), Token);
+        var tools = list.Result["tools"]!.AsArray().ToDictionary(t => t!["name"]!.GetValue<string>(), t => t!["inputSchema"]!["properties"]!.AsObject());
+        Assert.True(tools["orders_find_order"].ContainsKey("conversation_handle"));
+        Assert.False(tools["text_echo"].ContainsKey("conversation_handle"));
+
         Assert.False(ConversationHttpClient.IsError(found), ConversationHttpClient.Text(found));
         Assert.Equal("Refund of 15.00 GBP on order A-1003 requested. Call confirm_refund to carry it out.", ConversationHttpClient.Text(refund));
     }
