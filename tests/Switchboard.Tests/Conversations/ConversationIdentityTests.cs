@@ -10,6 +10,7 @@ using Switchboard.Tests.TestSupport;
 namespace Switchboard.Tests.Conversations;
 
 /// <summary>Handles are bound to their principal, cannot be forged, expire with their state, and come implicitly on connections.</summary>
+[Collection(ConversationServerTests.Name)]
 public sealed class ConversationIdentityTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;

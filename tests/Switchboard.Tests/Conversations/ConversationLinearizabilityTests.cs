@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Conversations;
 /// no lost update on the exclusive key, exact counter totals, every set addition present, and an lww value that
 /// was written.
 /// </summary>
+[Collection(ConversationServerTests.Name)]
 public sealed class ConversationLinearizabilityTests
 {
     private const int HttpWriters = 4;

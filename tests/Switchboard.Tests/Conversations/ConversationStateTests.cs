@@ -6,6 +6,7 @@ using Switchboard.Tests.TestSupport;
 namespace Switchboard.Tests.Conversations;
 
 /// <summary>Operation ids replay, batches are atomic, and a conflict is a result the model can act on.</summary>
+[Collection(ConversationServerTests.Name)]
 public sealed class ConversationStateTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;

@@ -86,6 +86,16 @@ public sealed class TallyTools(IConversationState state)
     }
 }
 
+/// <summary>
+/// The conversation tests that start servers run one at a time: each is CPU-heavy for a moment (a server, concurrent
+/// writers), and together they would starve the suite's timing-sensitive process tests on small machines.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ConversationServerTests
+{
+    public const string Name = "Conversation servers";
+}
+
 /// <summary>Tool calls inside one conversation over raw 2026-07-28 HTTP (the handle in <c>_meta</c>).</summary>
 public sealed class ConversationHttpClient(HttpClient http, Uri endpoint, string? bearer = null)
 {

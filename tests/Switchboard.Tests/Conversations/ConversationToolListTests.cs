@@ -6,6 +6,7 @@ using Switchboard.Tests.TestSupport;
 namespace Switchboard.Tests.Conversations;
 
 /// <summary>With <c>ListFollowsState</c>, legacy sessions see the tools their state allows; 2026-07-28 lists never vary.</summary>
+[Collection(ConversationServerTests.Name)]
 public sealed class ConversationToolListTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;

@@ -4,6 +4,7 @@ using Switchboard.Tests.TestSupport;
 namespace Switchboard.Tests.Conversations;
 
 /// <summary>The <c>orders</c> and <c>support</c> samples end to end over 2026-07-28 HTTP, on the real server.</summary>
+[Collection(ConversationServerTests.Name)]
 public sealed class OrdersWorkflowTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;

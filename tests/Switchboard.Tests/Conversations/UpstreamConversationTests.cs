@@ -9,6 +9,7 @@ namespace Switchboard.Tests.Conversations;
 /// An upstream plugin (tests/interop/upstreams/stateful.mjs) declares its keys and workflow in configuration, reads a
 /// snapshot in the request's <c>_meta</c> and returns its writes in the result's <c>_meta</c>.
 /// </summary>
+[Collection(ConversationServerTests.Name)]
 public sealed class UpstreamConversationTests
 {
     private const string Prefix = "Switchboard:Upstreams:stateful:Conversation:";
