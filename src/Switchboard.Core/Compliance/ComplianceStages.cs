@@ -9,6 +9,7 @@ using Switchboard.Compliance.Audit;
 using Switchboard.Compliance.Detection;
 using Switchboard.Compliance.Masking;
 using Switchboard.Pipeline;
+using Switchboard.Plugins;
 using Switchboard.Security;
 
 namespace Switchboard.Compliance;
@@ -139,6 +140,11 @@ internal sealed class OutboundMaskingStage(MaskingEngine engine, AuditSummarizer
         }
 
         var tool = context.Tool!;
+        if (IsConversationOpen(tool))
+        {
+            return outcome;
+        }
+
         var tenant = access.Caller(context.User, context.Transport)?.FindFirst(SwitchboardClaims.Tenant)?.Value;
         var report = engine.Apply(node, new MaskingScope(tool.Plugin.Name, tool.LocalName, MaskingDirection.Results, context.ConversationId, tenant));
         state.Results = report;
@@ -152,4 +158,14 @@ internal sealed class OutboundMaskingStage(MaskingEngine engine, AuditSummarizer
 
         return report.Changed ? node.Deserialize(s_resultType)! : outcome;
     }
+
+    /// <summary>
+    /// The built-in <c>conversation_open</c> returns nothing but the handle the gateway has just minted for this caller.
+    /// A handle is a signed JWS, which the secret detectors rightly take for a JWT; masking it would leave the caller
+    /// with an unusable conversation. The plugin name is reserved: the conversations feature always registers it, and
+    /// a second plugin of the same name fails start-up.
+    /// </summary>
+    private static bool IsConversationOpen(CatalogTool tool)
+        => string.Equals(tool.Plugin.Name, Conversations.ConversationTools.PluginName, StringComparison.Ordinal)
+            && string.Equals(tool.LocalName, "open", StringComparison.Ordinal);
 }

@@ -41,13 +41,15 @@ internal sealed class StartupBanner(
         return chosen is null ? null : chosen.TrimEnd('/') + SwitchboardEndpointRouteBuilderExtensions.McpPath;
     }
 
+    private static string ToolCount(int count) => count == 1 ? "1 tool" : $"{count} tools";
+
     private void Print()
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var mcpUrl = PickMcpUrl(addresses);
         var snapshot = catalog.Current;
         var plugins = string.Join(", ", snapshot.Plugins.Select(p =>
-            $"{p.Name} {p.Version} ({snapshot.Tools.Count(t => ReferenceEquals(t.Plugin, p))} tools)"));
+            $"{p.Name} {p.Version} ({ToolCount(snapshot.Tools.Count(t => ReferenceEquals(t.Plugin, p)))})"));
         var name = options.Value.ServerName;
 
         writer.WriteLine($"Switchboard {McpServerOptionsSetup.ServerVersion} is serving MCP at {mcpUrl}");

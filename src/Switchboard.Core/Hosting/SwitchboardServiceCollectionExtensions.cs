@@ -10,6 +10,7 @@ using ModelContextProtocol.Server;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Switchboard.Compliance;
+using Switchboard.Conversations;
 using Switchboard.Diagnostics;
 using Switchboard.Pipeline;
 using Switchboard.Plugins;
@@ -82,7 +83,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddTransient<IConfigureOptions<McpServerOptions>, McpServerOptionsSetup>();
 
         AddTelemetry(services, section.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
-        return new SwitchboardBuilder(services).AddSecurity().AddCompliance();
+        return new SwitchboardBuilder(services).AddSecurity().AddCompliance().AddConversations();
     }
 
     /// <summary>
@@ -135,11 +136,18 @@ public static class SwitchboardServiceCollectionExtensions
         TimeSpan? defaultToolTimeout = null)
         => builder.AddPlugin(PluginDescriptor.FromType<TTools>(name, version, description, defaultToolTimeout));
 
-    /// <summary>Adds the two sample plugins served by default: <c>clock</c> and <c>text</c>.</summary>
+    /// <summary>
+    /// Adds the sample plugins served by default: <c>clock</c> and <c>text</c>, and the conversation samples <c>orders</c>
+    /// (a refund workflow) and <c>support</c> (shares the case keys with <c>orders</c>).
+    /// </summary>
     public static ISwitchboardBuilder AddSamplePlugins(this ISwitchboardBuilder builder)
         => builder
             .AddPlugin<ClockTools>(ClockTools.PluginName, ClockTools.PluginVersion, "Current time and time-zone conversion.")
-            .AddPlugin<TextTools>(TextTools.PluginName, TextTools.PluginVersion, "Echo and word count.");
+            .AddPlugin<TextTools>(TextTools.PluginName, TextTools.PluginVersion, "Echo and word count.")
+            .AddPlugin<OrdersTools>(OrdersTools.PluginName, OrdersTools.PluginVersion, "Sample refund workflow kept in the conversation.")
+            .AddConversation(OrdersTools.Conversation)
+            .AddPlugin<SupportTools>(SupportTools.PluginName, SupportTools.PluginVersion, "Sample support case shared with orders.")
+            .AddConversation(SupportTools.Conversation);
 
     /// <summary>Adds a pipeline stage. Its <see cref="GatewayStage.Order"/> decides where it runs.</summary>
     public static ISwitchboardBuilder AddStage<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStage>(this ISwitchboardBuilder builder)

@@ -69,6 +69,27 @@ public sealed class ToolCallContext
 
     /// <summary>What the masking stages found and did, and the audit intent; set by the audit stage, filled by masking.</summary>
     public Compliance.ComplianceCallState? Compliance { get; set; }
+
+    /// <summary>
+    /// A conversation handle the transport received outside <c>_meta</c> (the REST header <c>Switchboard-Conversation</c>);
+    /// the conversation identity stage verifies it.
+    /// </summary>
+    public string? ConversationHandle { get; init; }
+
+    /// <summary>An operation id the transport received outside <c>_meta</c> (the REST header <c>Idempotency-Key</c>).</summary>
+    public string? OperationId { get; init; }
+
+    /// <summary>
+    /// The services an in-process tool runs with, when a stage offers per-call services (the conversation state); by
+    /// default those of the MCP request.
+    /// </summary>
+    public IServiceProvider? Services { get; set; }
+
+    /// <summary>
+    /// Gateway-owned <c>_meta</c> entries sent to the plugin with the call (upstream plugins receive them in the request's
+    /// <c>_meta</c>); the caller's own <c>_meta</c> is never forwarded.
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject? PluginMeta { get; set; }
 }
 
 /// <summary>Everything one <c>tools/list</c> carries through the pipeline.</summary>

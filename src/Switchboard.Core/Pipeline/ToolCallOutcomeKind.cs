@@ -29,6 +29,12 @@ public enum ToolCallOutcomeKind
 
     /// <summary>Authorization refused the call (missing scope or a failed argument rule); the tool did not run.</summary>
     Denied,
+
+    /// <summary>The conversation's workflow does not allow the tool in its current state (or it needs a conversation); the tool did not run.</summary>
+    OutOfState,
+
+    /// <summary>The tool ran but its state writes were not applied (a stale exclusive write, an owner or policy violation).</summary>
+    StateConflict,
 }
 
 internal static class ToolCallOutcomeKindNames
@@ -43,6 +49,8 @@ internal static class ToolCallOutcomeKindNames
         ToolCallOutcomeKind.ProtocolError => "protocol_error",
         ToolCallOutcomeKind.InputRequired => "input_required",
         ToolCallOutcomeKind.Denied => "denied",
+        ToolCallOutcomeKind.OutOfState => "out_of_state",
+        ToolCallOutcomeKind.StateConflict => "state_conflict",
         _ => "pending",
     };
 }

@@ -20,6 +20,9 @@ public sealed class ToolInvocation
 
     public System.Text.Json.Nodes.JsonObject? Meta { get; init; }
 
+    /// <summary>Gateway-owned <c>_meta</c> entries for the plugin (the conversation state snapshot); see <c>ToolCallContext.PluginMeta</c>.</summary>
+    public System.Text.Json.Nodes.JsonObject? PluginMeta { get; init; }
+
     public ProgressToken? ProgressToken { get; init; }
 
     /// <summary>The caller's MCP request, when the call came over an MCP transport.</summary>

@@ -31,7 +31,8 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
             Meta = context.Meta,
             ProgressToken = context.ProgressToken,
             McpRequest = context.McpRequest,
-            Services = context.McpRequest?.Services,
+            Services = context.Services ?? context.McpRequest?.Services,
+            PluginMeta = context.PluginMeta,
             CallerCancellationToken = cancellationToken,
         };
 

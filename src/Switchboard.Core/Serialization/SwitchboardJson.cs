@@ -13,6 +13,11 @@ namespace Switchboard.Serialization;
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(RestToolList))]
+[JsonSerializable(typeof(Conversations.ConversationDocument))]
+[JsonSerializable(typeof(Conversations.OperationRecord))]
+[JsonSerializable(typeof(SampleOrder))]
+[JsonSerializable(typeof(CaseView))]
+[JsonSerializable(typeof(decimal))]
 internal sealed partial class SwitchboardJsonContext : JsonSerializerContext;
 
 /// <summary>The JSON options Switchboard uses; never create <see cref="JsonSerializerOptions"/> ad hoc.</summary>

@@ -67,6 +67,9 @@ public sealed partial class SqliteDatabase(IOptions<SwitchboardOptions> options,
                 created_at     INTEGER NOT NULL
             ) STRICT;
             """),
+
+        // 4 is the compliance tables (another branch); versions are applied by number, so a gap is harmless.
+        (5, "conversations", Conversations.Sqlite.SqliteConversationStore.Schema),
     ];
 
     /// <summary>Creates the data folder and database if needed, applies pending migrations, and records the installation id.</summary>

@@ -45,7 +45,8 @@ public enum Wire
 
 /// <summary>
 /// One server whose plugins each carry one policy: results masked, redacted, hashed, tokenized or blocked; arguments
-/// masked, redacted, hashed or blocked. The test conversation stage stands in for the conversations feature.
+/// masked, redacted, hashed or blocked. Conversations are the real feature's: handles from <c>conversation_open</c>,
+/// carried in <c>_meta</c> (MCP) or the <c>Switchboard-Conversation</c> header (REST) and verified by its identity stage.
 /// </summary>
 public sealed class ComplianceServerFixture : IAsyncLifetime
 {
@@ -76,8 +77,6 @@ public sealed class ComplianceServerFixture : IAsyncLifetime
             configure: b =>
             {
                 b.Services.AddSingleton(State);
-                b.Services.AddHttpContextAccessor();
-                b.AddStage<TestConversationStage>();
                 foreach (var policy in ResultPolicies)
                 {
                     b.AddPlugin<ComplianceProbeTools>("r" + policy, "1.0.0");
@@ -99,7 +98,18 @@ public sealed class ComplianceServerFixture : IAsyncLifetime
         await Server.DisposeAsync();
     }
 
-    /// <summary>Calls a tool over the given wire, in a conversation when one is given; returns the MCP result object.</summary>
+    /// <summary>Opens a conversation with the built-in <c>conversation_open</c>; returns its handle and its id.</summary>
+    public async Task<(string Handle, string Id)> OpenConversationAsync()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var response = await McpHttp.SendAsync(Http, McpHttp.ModernRequest(Server.McpUri, "tools/call", new JsonObject { ["name"] = "conversation_open", ["arguments"] = new JsonObject(), ["_meta"] = McpHttp.ModernMeta() }), token);
+        var handle = response.Result["structuredContent"]!["conversation_handle"]!.GetValue<string>();
+        var payload = handle.Split('.')[1];
+        var id = JsonNode.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(payload))!["cid"]!.GetValue<string>();
+        return (handle, id);
+    }
+
+    /// <summary>Calls a tool over the given wire, in a conversation when a handle is given; returns the MCP result object.</summary>
     public async Task<JsonObject> CallAsync(Wire wire, string tool, string text, string? conversation)
     {
         var token = TestContext.Current.CancellationToken;
@@ -111,7 +121,7 @@ public sealed class ComplianceServerFixture : IAsyncLifetime
                 var meta = McpHttp.ModernMeta();
                 if (conversation is not null)
                 {
-                    meta[TestConversationStage.MetaKey] = conversation;
+                    meta[Switchboard.Conversations.ConversationProtocol.HandleMetaKey] = conversation;
                 }
 
                 var response = await McpHttp.SendAsync(Http, McpHttp.ModernRequest(Server.McpUri, "tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments, ["_meta"] = meta }), token);
@@ -123,7 +133,7 @@ public sealed class ComplianceServerFixture : IAsyncLifetime
                 var meta = McpHttp.ModernMeta();
                 if (conversation is not null)
                 {
-                    meta[TestConversationStage.MetaKey] = conversation;
+                    meta[Switchboard.Conversations.ConversationProtocol.HandleMetaKey] = conversation;
                 }
 
                 await using var socket = await McpWebSocket.ConnectAsync(Server.BaseUri, token);
@@ -140,7 +150,7 @@ public sealed class ComplianceServerFixture : IAsyncLifetime
                 };
                 if (conversation is not null)
                 {
-                    request.Headers.Add(TestConversationStage.Header, conversation);
+                    request.Headers.Add("Switchboard-Conversation", conversation);
                 }
 
                 var response = await RestHttp.SendAsync(Http, request);
@@ -221,8 +231,8 @@ public sealed class ComplianceTransportTests(ComplianceServerFixture fixture) : 
     [MemberData(nameof(Wires))]
     public async Task Tokenize_RoundTripsWithinAConversation_AndIsIsolatedAcrossConversations(Wire wire)
     {
-        var conversation = $"conv-{wire}-{Guid.NewGuid():n}";
-        var other = $"conv-{wire}-other-{Guid.NewGuid():n}";
+        var (conversation, _) = await fixture.OpenConversationAsync();
+        var (other, _) = await fixture.OpenConversationAsync();
         var value = $"{wire.ToString().ToLowerInvariant()}.{Guid.NewGuid():n}@example.com";
 
         // Claude sees a token, never the address.
@@ -242,8 +252,10 @@ public sealed class ComplianceTransportTests(ComplianceServerFixture fixture) : 
         await fixture.CallAsync(wire, "rtokenize_receive", $"{noneTag} «EMAIL_1»", null);
         Assert.Equal($"{noneTag} «EMAIL_1»", fixture.State.ReceivedWith(noneTag));
 
-        // Without a conversation, tokenize falls back to redact.
-        Assert.Equal("write to [EMAIL]", Text(await fixture.CallAsync(wire, "rtokenize_echo", $"write to {value}", null)));
+        // Without a conversation, tokenize falls back to redact. A WebSocket connection always has one (implicit, per
+        // connection), so there the value is tokenized in that connection's own conversation.
+        var expected = wire == Wire.WebSocket ? "write to «EMAIL_1»" : "write to [EMAIL]";
+        Assert.Equal(expected, Text(await fixture.CallAsync(wire, "rtokenize_echo", $"write to {value}", null)));
     }
 
     [Theory]
@@ -275,7 +287,8 @@ public sealed class ComplianceTransportTests(ComplianceServerFixture fixture) : 
     [Fact]
     public async Task AuditRecordOfACall_HoldsDecisionsAndCounts_ButNoRawValue_AndItsInclusionProofVerifies()
     {
-        var result = await fixture.CallAsync(Wire.Http, "rmask_echo", $"note {Email} and 13800138000", "conv-audit");
+        var (handle, conversationId) = await fixture.OpenConversationAsync();
+        var result = await fixture.CallAsync(Wire.Http, "rmask_echo", $"note {Email} and 13800138000", handle);
         var id = AuditId(result);
 
         var proof = JsonNode.Parse(await fixture.Http.GetStringAsync(new Uri($"/audit/proof/{id}", UriKind.Relative), TestContext.Current.CancellationToken))!;
@@ -285,7 +298,7 @@ public sealed class ComplianceTransportTests(ComplianceServerFixture fixture) : 
         Assert.Equal(id, record["seq"]!.GetValue<long>());
         Assert.Equal("call.outcome", record["kind"]!.GetValue<string>());
         Assert.Equal("rmask_echo", record["tool"]!.GetValue<string>());
-        Assert.Equal("conv-audit", record["conversation"]!.GetValue<string>());
+        Assert.Equal(conversationId, record["conversation"]!.GetValue<string>());
         Assert.Equal("success", record["outcome"]!.GetValue<string>());
         Assert.DoesNotContain(Email, recordText, StringComparison.Ordinal);
         Assert.DoesNotContain("13800138000", recordText, StringComparison.Ordinal);

@@ -12,7 +12,7 @@ namespace Switchboard.Tests.Interop;
 public sealed partial class SwitchboardServeFixture : IAsyncLifetime
 {
     /// <summary>The tools of the two sample plugins every default <c>switchboard serve</c> exposes.</summary>
-    public static readonly string[] SampleTools = ["clock_convert", "clock_now", "text_echo", "text_word_count"];
+    public static readonly string[] SampleTools = ["clock_convert", "clock_now", "conversation_open", "orders_confirm_refund", "orders_find_order", "orders_request_refund", "support_add_note", "support_set_status", "support_tag_case", "support_view_case", "text_echo", "text_word_count"];
 
     private SwitchboardProcess? _server;
 

@@ -130,15 +130,19 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
     /// <paramref name="progress"/>; the caller's own <c>_meta</c> is not forwarded (it belongs to the caller's session).
     /// Cancelling <paramref name="cancellationToken"/> (the caller left, or the deadline passed) tells the upstream to stop.
     /// </summary>
-    public async Task<CallToolResult> CallToolAsync(string tool, IDictionary<string, JsonElement>? arguments, ProgressRelay? progress, CancellationToken cancellationToken)
+    public async Task<CallToolResult> CallToolAsync(string tool, IDictionary<string, JsonElement>? arguments, ProgressRelay? progress, JsonObject? gatewayMeta, CancellationToken cancellationToken)
     {
         var parameters = new CallToolRequestParams { Name = tool, Arguments = arguments };
+
+        // Only gateway-owned entries (the conversation state snapshot), never the caller's _meta.
+        parameters.Meta = gatewayMeta?.DeepClone() as JsonObject;
         string? token = null;
         if (progress is not null)
         {
             // Our own token, unique on this connection: callers' tokens may collide with each other.
             token = "sb-" + Interlocked.Increment(ref s_nextProgressToken).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            parameters.Meta = new JsonObject { ["progressToken"] = token };
+            parameters.Meta ??= [];
+            parameters.Meta["progressToken"] = token;
             _progress[token] = progress;
         }
 

@@ -94,6 +94,9 @@ internal sealed class UpstreamServerOptions
 
     public UpstreamCircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
+    /// <summary>The conversation state keys and workflow of this upstream (docs/conversations.md); none by default.</summary>
+    public Conversations.PluginConversationConfiguration? Conversation { get; set; }
+
     /// <summary>The effective transport (after inference); null when it cannot be told.</summary>
     public UpstreamTransport? EffectiveTransport => Transport
         ?? (Command is not null && Url is null ? UpstreamTransport.Stdio

@@ -50,6 +50,9 @@ internal sealed class UpstreamOptionsValidator(IConfiguration configuration) : I
         ["CircuitBreaker:MinimumThroughput"] = ValueKind.Integer,
         ["CircuitBreaker:SamplingDuration"] = ValueKind.Duration,
         ["CircuitBreaker:BreakDuration"] = ValueKind.Duration,
+
+        // Checked when the conversation declarations are built (Conversations/UpstreamConversationProvider).
+        ["Conversation"] = ValueKind.Map,
     };
 
     private enum ValueKind

@@ -259,7 +259,7 @@ internal sealed partial class UpstreamSupervisor : IAsyncDisposable
         try
         {
             connection = await GetConnectionAsync(cancellationToken);
-            var result = await connection.CallToolAsync(tool, invocation.Arguments, relay, cancellationToken);
+            var result = await connection.CallToolAsync(tool, invocation.Arguments, relay, invocation.PluginMeta, cancellationToken);
             Volatile.Write(ref _consecutiveFailures, 0);
             return result;
         }

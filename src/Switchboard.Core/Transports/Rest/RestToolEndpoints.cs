@@ -111,6 +111,8 @@ internal sealed partial class RestToolEndpoints(
         {
             Arguments = body.Arguments,
             User = httpContext.User,
+            ConversationHandle = HeaderOrNull(httpContext, Conversations.ConversationProtocol.HandleHeader),
+            OperationId = HeaderOrNull(httpContext, Conversations.ConversationProtocol.OperationHeader),
         };
 
         CallToolResult result;
@@ -151,8 +153,17 @@ internal sealed partial class RestToolEndpoints(
         }
 
         httpContext.Response.Headers.CacheControl = "no-store";
+        if (result.Meta?[Conversations.ConversationProtocol.HandleMetaKey] is System.Text.Json.Nodes.JsonValue handle && handle.TryGetValue<string>(out var handleText))
+        {
+            // REST callers read the (possibly re-signed) handle from a header, like they sent it.
+            httpContext.Response.Headers[Conversations.ConversationProtocol.HandleHeader] = handleText;
+        }
+
         await httpContext.Response.WriteAsJsonAsync(result, s_callToolResult, JsonContentType, cancellationToken);
     }
+
+    private static string? HeaderOrNull(HttpContext httpContext, string name)
+        => httpContext.Request.Headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
 
     /// <summary>Any other path under <c>/v1</c>: 405 for a known path with the wrong method, else 404, as problem details.</summary>
     public static Task FallbackAsync(HttpContext httpContext)

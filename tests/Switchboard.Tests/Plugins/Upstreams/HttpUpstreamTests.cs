@@ -105,7 +105,7 @@ public sealed class HttpUpstreamTests
             changed.TrySetResult();
             return ValueTask.CompletedTask;
         });
-        Assert.Contains(logs.Messages, m => m.Contains("Upstream inner: connected with 5 tools (MCP 2026-07-28)", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.Contains("Upstream inner: connected with 13 tools (MCP 2026-07-28)", StringComparison.Ordinal));
         Assert.Contains("inner_extra_one", (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name));
         await Eventually.TrueAsync(() => upstream.Requests.Any(r => r.GetValueOrDefault("Mcp-Method") == "subscriptions/listen"), "the gateway's subscriptions/listen request");
 

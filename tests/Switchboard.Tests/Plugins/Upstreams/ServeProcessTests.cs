@@ -23,7 +23,7 @@ public sealed class ServeProcessTests
         await process.WaitUntilServingAsync(Token);
 
         await Eventually.TrueAsync(
-            () => System.Text.RegularExpressions.Regex.IsMatch(process.StandardOutput, @"Plugins: +clock 1\.0\.0 \(2 tools\), everything 2026\.8\.31 \(\d+ tools\), text 1\.0\.0 \(2 tools\)"),
+            () => System.Text.RegularExpressions.Regex.IsMatch(process.StandardOutput, @"Plugins: +clock 1\.0\.0 \(2 tools\), conversation 1\.0\.0 \(1 tool\), everything 2026\.8\.31 \(\d+ tools\), orders 1\.0\.0 \(3 tools\), support 1\.0\.0 \(4 tools\), text 1\.0\.0 \(2 tools\)"),
             "the banner's plugin line");
         await using (var client = await ConnectAsync(RawModern, process.BaseUri))
         {

@@ -62,7 +62,7 @@ public sealed class StreamableHttpTests : IAsyncLifetime
         var second = await SendModernAsync("tools/list", id: 2);
         var names = first.Result["tools"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()).ToList();
 
-        Assert.Equal(["clock_convert", "clock_now", "text_echo", "text_word_count"], names);
+        Assert.Equal(Switchboard.Tests.Interop.SwitchboardServeFixture.SampleTools, names);
         Assert.Equal(names, second.Result["tools"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()));
         Assert.Equal("complete", first.Result["resultType"]!.GetValue<string>());
         Assert.NotNull(first.Result["ttlMs"]);
@@ -152,7 +152,7 @@ public sealed class StreamableHttpTests : IAsyncLifetime
 
         Assert.Equal(pinnedVersion ?? McpHttp.Modern, client.NegotiatedProtocolVersion);
         var tools = await client.ListToolsAsync(cancellationToken: cancellationToken);
-        Assert.Equal(["clock_convert", "clock_now", "text_echo", "text_word_count"], tools.Select(t => t.Name));
+        Assert.Equal(Switchboard.Tests.Interop.SwitchboardServeFixture.SampleTools, tools.Select(t => t.Name));
 
         var result = await client.CallToolAsync("text_echo", new Dictionary<string, object?> { ["text"] = "from c#" }, cancellationToken: cancellationToken);
         Assert.Equal("from c#", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);

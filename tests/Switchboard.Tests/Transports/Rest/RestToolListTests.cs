@@ -7,7 +7,7 @@ namespace Switchboard.Tests.Transports.Rest;
 /// <summary><c>GET /v1/tools</c>: the caller's tools in a deterministic order, paged with opaque cursors.</summary>
 public sealed class RestToolListTests
 {
-    private static readonly string[] s_sampleTools = ["clock_convert", "clock_now", "text_echo", "text_word_count"];
+    private static readonly string[] s_sampleTools = Switchboard.Tests.Interop.SwitchboardServeFixture.SampleTools;
 
     [Fact]
     public async Task List_ReturnsTheSampleToolsInOrder_WithTheirSchemas()
@@ -46,7 +46,7 @@ public sealed class RestToolListTests
 
         var names = new List<string>();
         string? cursor = null;
-        for (var page = 0; page < 10; page++)
+        for (var page = 0; page < 20; page++)
         {
             var response = await RestHttp.GetAsync(http, cursor is null ? "/v1/tools" : "/v1/tools?cursor=" + Uri.EscapeDataString(cursor));
             Assert.Equal(HttpStatusCode.OK, response.Status);
