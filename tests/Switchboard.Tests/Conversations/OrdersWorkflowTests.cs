@@ -14,7 +14,11 @@ public sealed class OrdersWorkflowTests
     {
         using var data = new TemporaryDirectory();
         string handle;
-        await using (var first = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+
+        // Handles are signed for this server's issuer, which defaults to its listen address; each test server gets a
+        // new port, so the issuer is pinned as an operator would pin it for a server whose address may change.
+        var stableIssuer = new Dictionary<string, string?> { ["Switchboard:Security:Issuer"] = "https://switchboard.test" };
+        await using (var first = await SwitchboardTestServer.StartAsync(configuration: stableIssuer, dataDirectory: data, cancellationToken: Token))
         {
             using var http = first.CreateHttpClient();
             var client = new ConversationHttpClient(http, first.McpUri);
@@ -38,7 +42,7 @@ public sealed class OrdersWorkflowTests
             Assert.Equal(handle, found["_meta"]![Switchboard.Conversations.ConversationProtocol.HandleMetaKey]!.GetValue<string>());
         }
 
-        await using var second = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        await using var second = await SwitchboardTestServer.StartAsync(configuration: stableIssuer, dataDirectory: data, cancellationToken: Token);
         using var http2 = second.CreateHttpClient();
         var again = new ConversationHttpClient(http2, second.McpUri) { Handle = handle };
 

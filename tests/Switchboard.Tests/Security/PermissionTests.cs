@@ -16,7 +16,15 @@ public sealed class PermissionServerFixture : IAsyncLifetime
     public BillingLedger Ledger { get; } = new();
 
     /// <summary>Every tool of the server, as an unrestricted caller of the right tenant sees them.</summary>
-    public static readonly string[] AllTools = ["billing_balance", "billing_refund", "clock_convert", "clock_now", "text_echo", "text_word_count", "vault_read"];
+    /// <summary>Every tool of this server: the samples, billing, and vault (acme's only).</summary>
+    /// <summary>
+    /// The tools every caller is probed with: each runs to success in one stateless call when allowed, so a listed tool
+    /// that fails is a policy disagreement. (The samples' conversation tools are listed too, but their workflows refuse
+    /// calls made out of order, which is not an authorization answer.)
+    /// </summary>
+    public static readonly string[] ProbeTools = ["billing_balance", "billing_refund", "clock_convert", "clock_now", "text_echo", "text_word_count", "vault_read"];
+
+    public static readonly string[] AllTools = [.. Interop.SwitchboardServeFixture.SampleTools.Concat(["billing_balance", "billing_refund", "vault_read"]).Order(StringComparer.Ordinal)];
 
     public static IReadOnlyDictionary<string, string?> Policy { get; } = new Dictionary<string, string?>
     {
@@ -82,7 +90,7 @@ public sealed class PermissionTests(PermissionServerFixture fixture) : IClassFix
             ("profile", "agent", "", "billing_refund"),
             ("profile", "supervisor", "", "billing_balance billing_refund"),
             ("refunds:small", "", "", "billing_refund"),
-            ("tools:*", "", "", "billing_balance billing_refund clock_convert clock_now text_echo text_word_count"),
+            ("tools:*", "", "", string.Join(' ', PermissionServerFixture.AllTools.Where(t => t != "vault_read"))),
             ("tools:*", "", "acme", string.Join(' ', PermissionServerFixture.AllTools)),
             ("tools:vault/*", "", "globex", ""),
             ("tools:vault/read", "", "acme", "vault_read"),
@@ -113,7 +121,7 @@ public sealed class PermissionTests(PermissionServerFixture fixture) : IClassFix
         Assert.Equal(expected.Split(' ', StringSplitOptions.RemoveEmptyEntries), listed.Order(StringComparer.Ordinal));
 
         // The same policy decides calls: every listed tool runs, every other tool is refused without running.
-        foreach (var tool in PermissionServerFixture.AllTools)
+        foreach (var tool in PermissionServerFixture.ProbeTools)
         {
             var refundsBefore = fixture.Ledger.Refunds;
             var vaultBefore = fixture.Ledger.VaultReads;
