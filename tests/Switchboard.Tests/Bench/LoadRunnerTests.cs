@@ -20,6 +20,14 @@ public sealed class LoadRunnerTests
         Timeout = TimeSpan.FromSeconds(5),
     };
 
+    /// <summary>
+    /// For a real Switchboard: long enough that a call completes inside the window even when the server's first calls
+    /// are slow (cold JIT, the audit log's first durable commits) and the whole suite shares the two cores. The
+    /// assertions count calls, never time them.
+    /// </summary>
+    internal static LoadOptions Settled(Uri baseUri, BenchTransport transport, int connections = 3, int inFlight = 1)
+        => Short(baseUri, transport, connections, inFlight) with { Warmup = TimeSpan.FromSeconds(1), Duration = TimeSpan.FromSeconds(3) };
+
     [Theory]
     [InlineData(BenchTransport.Rest, 1)]
     [InlineData(BenchTransport.McpModern, 1)]
@@ -30,7 +38,7 @@ public sealed class LoadRunnerTests
     {
         await using var server = await SwitchboardTestServer.StartAsync(cancellationToken: Token);
 
-        var sut = await LoadRunner.RunAsync(Short(server.BaseUri, transport, inFlight: inFlight), Token);
+        var sut = await LoadRunner.RunAsync(Settled(server.BaseUri, transport, inFlight: inFlight), Token);
 
         Assert.Equal(transport.ToName(), sut.Transport);
         Assert.Equal(transport.Describe(), sut.TransportDescription);
@@ -46,7 +54,7 @@ public sealed class LoadRunnerTests
     public async Task RunAsync_AuthenticatedServerWithToken_HasNoErrors()
     {
         await using var server = await SwitchboardTestServer.StartAsync(authenticate: true, cancellationToken: Token);
-        var options = Short(server.BaseUri, BenchTransport.McpModern) with
+        var options = Settled(server.BaseUri, BenchTransport.McpModern) with
         {
             Headers = [new("Authorization", "Bearer " + server.GetRequiredService<AccessTokenIssuer>().Issue(new TokenRequest("switchboard-bench", "switchboard-bench", "tools:*")).AccessToken)],
         };
@@ -62,7 +70,7 @@ public sealed class LoadRunnerTests
     {
         await using var server = await SwitchboardTestServer.StartAsync(authenticate: true, cancellationToken: Token);
 
-        var sut = await LoadRunner.RunAsync(Short(server.BaseUri, BenchTransport.Rest), Token);
+        var sut = await LoadRunner.RunAsync(Settled(server.BaseUri, BenchTransport.Rest), Token);
 
         Assert.Equal(0, sut.Ok);
         Assert.True(sut.Errors > 0);
@@ -73,7 +81,7 @@ public sealed class LoadRunnerTests
     public async Task RunAsync_UnknownTool_CountsJsonRpcErrors()
     {
         await using var server = await SwitchboardTestServer.StartAsync(cancellationToken: Token);
-        var options = Short(server.BaseUri, BenchTransport.WsModern, inFlight: 2) with { Target = CallTarget.TextEcho with { Tool = "text_nope" } };
+        var options = Settled(server.BaseUri, BenchTransport.WsModern, inFlight: 2) with { Target = CallTarget.TextEcho with { Tool = "text_nope" } };
 
         var sut = await LoadRunner.RunAsync(options, Token);
 
@@ -85,7 +93,7 @@ public sealed class LoadRunnerTests
     public async Task RunAsync_WrongExpectedText_CountsWrongContent()
     {
         await using var server = await SwitchboardTestServer.StartAsync(cancellationToken: Token);
-        var options = Short(server.BaseUri, BenchTransport.McpLegacy) with { Target = CallTarget.TextEcho with { ExpectedText = "something else" } };
+        var options = Settled(server.BaseUri, BenchTransport.McpLegacy) with { Target = CallTarget.TextEcho with { ExpectedText = "something else" } };
 
         var sut = await LoadRunner.RunAsync(options, Token);
 
