@@ -128,13 +128,20 @@ internal sealed partial class WebSocketConnectionHandler(
     {
         var socket = connection.Socket;
         var transport = connection.Transport;
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         while (true)
         {
             // Backpressure: wait for an in-flight slot before reading anything more from this client.
             await transport.AcquireReadSlotAsync(aborted);
-            buffer.Clear();
-            var (kind, tooLarge) = await ReceiveMessageAsync(socket, buffer, settings.MaxMessageBytes, aborted);
+
+            // Wait for the next frame with a zero-byte read, so an idle connection holds no receive buffer; the buffer
+            // is rented from the pool only while a message is being read (10,000 idle connections each kept 16 KiB).
+            var first = await socket.ReceiveAsync(Memory<byte>.Empty, aborted);
+            using var buffer = new PooledMessageBuffer();
+            var (kind, tooLarge) = first.MessageType == WebSocketMessageType.Close
+                ? (WebSocketMessageType.Close, false)
+                : first.EndOfMessage
+                    ? (first.MessageType, false)
+                    : await ReceiveMessageAsync(socket, buffer, settings.MaxMessageBytes, aborted);
             if (kind == WebSocketMessageType.Close)
             {
                 transport.ReleaseReadSlot();
@@ -178,7 +185,7 @@ internal sealed partial class WebSocketConnectionHandler(
     }
 
     /// <summary>Reads frames until the end of one message, keeping at most <paramref name="limit"/> bytes.</summary>
-    private static async Task<(WebSocketMessageType Kind, bool TooLarge)> ReceiveMessageAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, int limit, CancellationToken cancellationToken)
+    private static async Task<(WebSocketMessageType Kind, bool TooLarge)> ReceiveMessageAsync(WebSocket socket, PooledMessageBuffer buffer, int limit, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -199,6 +206,39 @@ internal sealed partial class WebSocketConnectionHandler(
             {
                 return (result.MessageType, false);
             }
+        }
+    }
+
+    /// <summary>The bytes of one incoming message, in arrays rented from the shared pool and returned when disposed.</summary>
+    private sealed class PooledMessageBuffer : IDisposable
+    {
+        private byte[] _array = ArrayPool<byte>.Shared.Rent(8 * 1024);
+        private int _count;
+
+        public ReadOnlySpan<byte> WrittenSpan => _array.AsSpan(0, _count);
+
+        public int WrittenCount => _count;
+
+        public Memory<byte> GetMemory(int sizeHint)
+        {
+            if (_array.Length - _count < sizeHint)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_array.Length * 2, _count + sizeHint));
+                _array.AsSpan(0, _count).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_array);
+                _array = larger;
+            }
+
+            return _array.AsMemory(_count);
+        }
+
+        public void Advance(int count) => _count += count;
+
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_array);
+            _array = [];
+            _count = 0;
         }
     }
 
