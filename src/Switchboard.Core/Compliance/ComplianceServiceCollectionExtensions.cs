@@ -30,6 +30,7 @@ public static class ComplianceServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, InboundMaskingStage>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, OutboundMaskingStage>());
         services.AddHostedService<ComplianceHost>();
+        services.AddHostedService<DetectorWarmup>();
 
         // Classified log properties ([PrivateData]) are written as keyed pseudonyms; anything classified without a
         // redactor is erased.

@@ -8,7 +8,7 @@ using Switchboard.Serialization;
 namespace Switchboard.Scaling;
 
 /// <summary>The report served by <c>/healthz</c> and <c>/readyz</c>.</summary>
-internal sealed record HealthReport(string Status, Dictionary<string, string>? Components = null);
+internal sealed record HealthReport(string Status, Dictionary<string, string>? Components = null, bool? Warm = null, Dictionary<string, string>? Warmup = null);
 
 internal static class HealthEndpoints
 {
@@ -20,15 +20,16 @@ internal static class HealthEndpoints
         // The process is alive as long as it can answer.
         endpoints.MapGet(LivenessPath, static context => WriteAsync(context, new HealthReport("alive"), StatusCodes.Status200OK));
 
-        // Ready only when storage is open and plugins are loaded.
+        // Ready only when storage is open and plugins are loaded; "warm" once background warm-up has finished too.
         endpoints.MapGet(ReadinessPath, static context =>
         {
             var readiness = context.RequestServices.GetRequiredService<ReadinessState>();
             var components = readiness.Components.ToDictionary(c => c.Key, c => c.Value.ToString().ToLowerInvariant(), StringComparer.Ordinal);
+            var warmup = readiness.Warmups.ToDictionary(c => c.Key, c => c.Value == ComponentState.Ready ? "done" : c.Value.ToString().ToLowerInvariant(), StringComparer.Ordinal);
             var ready = readiness.IsReady;
             return WriteAsync(
                 context,
-                new HealthReport(ready ? "ready" : readiness.IsStopping ? "stopping" : "not_ready", components),
+                new HealthReport(ready ? "ready" : readiness.IsStopping ? "stopping" : "not_ready", components, readiness.IsWarm, warmup),
                 ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }

@@ -13,6 +13,7 @@ public sealed class ReadinessState
     public const string Plugins = "plugins";
 
     private readonly ConcurrentDictionary<string, ComponentState> _components = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ComponentState> _warmups = new(StringComparer.Ordinal);
 
     /// <summary>Declares a part that must become ready.</summary>
     public void Register(string component) => _components.TryAdd(component, ComponentState.Starting);
@@ -31,6 +32,23 @@ public sealed class ReadinessState
 
     /// <summary>True when at least one part is registered, all are ready, and shutdown has not begun.</summary>
     public bool IsReady => !_stopping && !_components.IsEmpty && _components.Values.All(s => s == ComponentState.Ready);
+
+    /// <summary>
+    /// Declares background work that is not needed to serve (readiness does not wait for it) but that makes calls
+    /// faster once done, such as loading detector data; <c>/readyz</c> reports <c>warm</c> when all of it has finished.
+    /// </summary>
+    public void RegisterWarmup(string work) => _warmups.TryAdd(work, ComponentState.Starting);
+
+    public void MarkWarm(string work) => _warmups[work] = ComponentState.Ready;
+
+    public void MarkWarmupFailed(string work) => _warmups[work] = ComponentState.Failed;
+
+    /// <summary>True when every registered warm-up has finished (failed warm-ups count as finished: they cost speed, not service).</summary>
+    public bool IsWarm => _warmups.Values.All(s => s != ComponentState.Starting);
+
+    /// <summary>The warm-up work and its states, sorted by name.</summary>
+    public IReadOnlyList<KeyValuePair<string, ComponentState>> Warmups
+        => _warmups.OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
 
     /// <summary>The parts and their states, sorted by name.</summary>
     public IReadOnlyList<KeyValuePair<string, ComponentState>> Components

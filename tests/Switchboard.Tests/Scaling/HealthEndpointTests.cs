@@ -51,6 +51,42 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
+    public async Task Readiness_ReportsWarm_OnceTheDetectorsHaveLoadedInTheBackground()
+    {
+        await using var server = await SwitchboardTestServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
+        using var http = server.CreateHttpClient();
+
+        // Ready at once; warm when the background warm-up has loaded the detectors (no call needed for that).
+        var warm = await Switchboard.Tests.Plugins.Upstreams.Eventually.ValueAsync(
+            async () => JsonDocument.Parse(await http.GetStringAsync(new Uri("/readyz", UriKind.Relative), TestContext.Current.CancellationToken)),
+            body => body.RootElement.GetProperty("warm").GetBoolean(),
+            "the readiness report to say warm");
+        using (warm)
+        {
+            Assert.Equal("ready", warm.RootElement.GetProperty("status").GetString());
+            Assert.Equal("done", warm.RootElement.GetProperty("warmup").GetProperty("detectors").GetString());
+        }
+    }
+
+    [Fact]
+    public void ReadinessState_WarmsIndependentlyOfReadiness_AndAFailedWarmupStillEndsWarmingUp()
+    {
+        var sut = new ReadinessState();
+        sut.Register("storage");
+        sut.MarkReady("storage");
+        sut.RegisterWarmup("detectors");
+        sut.RegisterWarmup("cache");
+
+        Assert.True(sut.IsReady);
+        Assert.False(sut.IsWarm);
+        sut.MarkWarm("detectors");
+        Assert.False(sut.IsWarm);
+        sut.MarkWarmupFailed("cache");
+        Assert.True(sut.IsWarm);
+        Assert.True(sut.IsReady);
+    }
+
+    [Fact]
     public void ReadinessState_WithNoParts_IsNotReady()
     {
         var sut = new ReadinessState();
