@@ -57,7 +57,7 @@ public sealed class HealthEndpointTests
         using var http = server.CreateHttpClient();
 
         // Ready at once; warm when the background warm-up has loaded the detectors (no call needed for that).
-        var warm = await Switchboard.Tests.Plugins.Upstreams.Eventually.ValueAsync(
+        var warm = await Eventually.ValueAsync(
             async () => JsonDocument.Parse(await http.GetStringAsync(new Uri("/readyz", UriKind.Relative), TestContext.Current.CancellationToken)),
             body => body.RootElement.GetProperty("warm").GetBoolean(),
             "the readiness report to say warm");

@@ -41,29 +41,6 @@ public sealed class SecurityCliTests
         return (HttpStatusCode)response.Status;
     }
 
-    /// <summary>Polls a condition that another process makes true (the server's next key check).</summary>
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(100, Token);
-        }
-
-        Assert.Fail("Timed out waiting until " + what);
-    }
-
-    private static string KidOf(string jwt)
-    {
-        var header = jwt.Split('.')[0].Replace('-', '+').Replace('_', '/');
-        header += new string('=', (4 - (header.Length % 4)) % 4);
-        return JsonNode.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(header)))!["kid"]!.GetValue<string>();
-    }
-
     [Fact]
     public async Task TokenIssue_MintsTokensTheRunningServerAccepts_WithinTheirScope()
     {
@@ -98,7 +75,7 @@ public sealed class SecurityCliTests
         await using var server = await ServeAsync(data);
         using var anonymous = new HttpClient { BaseAddress = server.BaseUri };
         var before = (await RunAsync("token", "issue", "--data", data.Path, "--sub", "alice", "--scope", "tools:*")).Output;
-        var firstKid = KidOf(before);
+        var firstKid = CompactJwt.KidOf(before);
 
         var listed = await RunAsync("keys", "list", "--data", data.Path);
         Assert.Equal(0, listed.ExitCode);
@@ -111,18 +88,18 @@ public sealed class SecurityCliTests
         Assert.Equal(0, rotated.ExitCode);
         var nextKid = rotated.Output.Split(' ')[0];
         Assert.NotEqual(firstKid, nextKid);
-        await EventuallyAsync(async () => (await anonymous.GetStringAsync("/.well-known/jwks.json", Token)).Contains(nextKid, StringComparison.Ordinal), "the running server publishes the new key");
+        await Eventually.TrueAsync(async () => (await anonymous.GetStringAsync("/.well-known/jwks.json", Token)).Contains(nextKid, StringComparison.Ordinal), "the running server publishes the new key");
         var states = (await RunAsync("keys", "list", "--data", data.Path)).Output;
         Assert.Contains(" pending ", states.Split('\n').Single(l => l.StartsWith(nextKid, StringComparison.Ordinal)), StringComparison.Ordinal);
-        Assert.Equal(firstKid, KidOf((await RunAsync("token", "issue", "--data", data.Path, "--sub", "alice")).Output));
+        Assert.Equal(firstKid, CompactJwt.KidOf((await RunAsync("token", "issue", "--data", data.Path, "--sub", "alice")).Output));
         Assert.Equal(HttpStatusCode.OK, await CallEchoAsync(server.McpUri, before));
 
         // Revoke the signing key: its tokens are refused at once, the pending key takes over, new tokens work.
         var revoked = await RunAsync("keys", "revoke", firstKid, "--data", data.Path);
         Assert.Equal(0, revoked.ExitCode);
-        await EventuallyAsync(async () => await CallEchoAsync(server.McpUri, before) == HttpStatusCode.Unauthorized, "the running server refuses the revoked key's token");
+        await Eventually.TrueAsync(async () => await CallEchoAsync(server.McpUri, before) == HttpStatusCode.Unauthorized, "the running server refuses the revoked key's token");
         var after = (await RunAsync("token", "issue", "--data", data.Path, "--sub", "alice", "--scope", "tools:*")).Output;
-        Assert.Equal(nextKid, KidOf(after));
+        Assert.Equal(nextKid, CompactJwt.KidOf(after));
         Assert.Equal(HttpStatusCode.OK, await CallEchoAsync(server.McpUri, after));
         Assert.DoesNotContain(firstKid, await anonymous.GetStringAsync("/.well-known/jwks.json", Token), StringComparison.Ordinal);
 

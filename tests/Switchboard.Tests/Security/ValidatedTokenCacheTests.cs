@@ -47,7 +47,7 @@ public sealed class ValidatedTokenCacheTests
         Assert.Equal(HttpStatusCode.OK, await ListAsync(server, token));
 
         var ring = server.GetRequiredService<SigningKeyRing>();
-        var kid = TokenKid(token);
+        var kid = CompactJwt.KidOf(token);
         Assert.True(await ring.RevokeAsync(kid, Token));
 
         Assert.Equal(HttpStatusCode.Unauthorized, await ListAsync(server, token));
@@ -86,12 +86,5 @@ public sealed class ValidatedTokenCacheTests
         var tampered = first[..(first.LastIndexOf('.') + 1)] + (signature[0] == 'A' ? 'B' : 'A') + signature[1..];
         Assert.Equal(HttpStatusCode.Unauthorized, await ListAsync(server, tampered));
         Assert.Equal(HttpStatusCode.OK, await ListAsync(server, first));
-    }
-
-    private static string TokenKid(string token)
-    {
-        var header = token[..token.IndexOf('.', StringComparison.Ordinal)];
-        var json = System.Text.Json.Nodes.JsonNode.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(header))!;
-        return json["kid"]!.GetValue<string>();
     }
 }

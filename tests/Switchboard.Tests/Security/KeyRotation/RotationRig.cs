@@ -49,8 +49,7 @@ internal static class RotationRig
             .Issue(new TokenRequest("alice", "rotation-suite", "tools:vault/*", lifetime ?? MaxLifetime)).AccessToken;
 
     /// <summary>The <c>kid</c> a compact token names.</summary>
-    public static string KidOf(string token)
-        => JsonNode.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(token.Split('.')[0]))!["kid"]!.GetValue<string>();
+    public static string KidOf(string token) => CompactJwt.KidOf(token);
 
     /// <summary>The status a REST tool call with this token gets (200 accepted, 401 refused).</summary>
     public static async Task<int> StatusAsync(AttackTarget target, string token)
@@ -77,22 +76,8 @@ internal static class RotationRig
     /// Waits, event-driven by short polls, until <paramref name="condition"/> holds (a replica's background maintenance
     /// runs on its own after the fake clock fires its timer). Fails after 15 s of real time.
     /// </summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        deadline.CancelAfter(TimeSpan.FromSeconds(15));
-        while (!await condition())
-        {
-            try
-            {
-                await Task.Delay(20, deadline.Token);
-            }
-            catch (OperationCanceledException) when (!Token.IsCancellationRequested)
-            {
-                Assert.Fail("timed out waiting until " + what);
-            }
-        }
-    }
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what)
+        => Eventually.TrueAsync(condition, what, TimeSpan.FromSeconds(15));
 
     public static SigningKeyRecord Record(AttackTarget target, string kid) => target.Ring.State.Keys.Single(k => k.Kid == kid);
 }

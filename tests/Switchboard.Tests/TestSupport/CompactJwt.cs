@@ -1,0 +1,11 @@
+using System.Text.Json.Nodes;
+
+namespace Switchboard.Tests.TestSupport;
+
+/// <summary>Reads the parts of a compact JWS that tests look at, without validating it.</summary>
+internal static class CompactJwt
+{
+    /// <summary>The <c>kid</c> the token's header names.</summary>
+    public static string KidOf(string token)
+        => JsonNode.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(token.Split('.')[0]))!["kid"]!.GetValue<string>();
+}
