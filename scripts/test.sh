@@ -44,6 +44,17 @@ skipped=$(( total - passed - failed ))
 if (( skipped > 0 )); then
   echo "test: $skipped test(s) skipped (missing prerequisites); see the log above"
 fi
+if (( failed > 0 )); then
+  # Repeat each failed test's name and message here, beside the totals: CI keeps only the end of the log.
+  echo "test: failed tests (details in $TRX):"
+  grep -zoP '(?s)<UnitTestResult [^>]*outcome="Failed".*?</UnitTestResult>' "$TRX" | tr '\n' ' ' | tr '\0' '\n' |
+    while IFS= read -r result; do
+      name="$(grep -oP 'testName="\K[^"]*' <<<"$result" | head -1)"
+      message="$(grep -oP '<Message>\K.*?(?=</Message>)' <<<"$result" | head -1 | cut -c1-800)"
+      echo "  FAILED $name"
+      echo "    $message"
+    done || true
+fi
 if (( status != 0 && failed == 0 )); then
   # The runner failed without a failed test (crash, or an error outside a test): count it as a failure.
   failed=1

@@ -18,6 +18,12 @@ public sealed class ServeSettings
     /// <summary>Serve the MCP conformance fixtures (<c>--conformance-fixtures</c>).</summary>
     public bool ConformanceFixtures { get; init; }
 
+    /// <summary>
+    /// Set by the <c>switchboard</c> executable's commands: the process is Switchboard's alone, so process-wide defaults
+    /// such as <see cref="SwitchboardOptions.CompactHeapAfterStart"/> apply (configuration can still turn them off).
+    /// </summary>
+    public bool OwnsProcess { get; init; }
+
     /// <summary>Extra configuration values applied last (tests and embedding hosts).</summary>
     public IReadOnlyDictionary<string, string?>? ConfigurationOverrides { get; init; }
 

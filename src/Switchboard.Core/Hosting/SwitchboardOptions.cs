@@ -25,6 +25,13 @@ public sealed class SwitchboardOptions
     public Dictionary<string, PluginSettings> Plugins { get; set; } = new(StringComparer.Ordinal);
 
     public TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>
+    /// One aggressive garbage collection once start-up work (including the detector warm-up) is done, so start-up
+    /// garbage does not stay resident in an idle server. The <c>switchboard</c> executable turns it on; a host that
+    /// embeds Switchboard in its own process leaves it off, as it would collect that host's whole heap.
+    /// </summary>
+    public bool CompactHeapAfterStart { get; set; }
 }
 
 /// <summary>HTTP listener and MCP endpoint settings.</summary>

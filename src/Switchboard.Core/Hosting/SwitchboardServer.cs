@@ -20,10 +20,14 @@ public static class SwitchboardServer
     public static WebApplication Build(ServeSettings settings, Action<ISwitchboardBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        // The host's default appsettings sources (cleared below) are otherwise loaded first with reloadOnChange, which
+        // puts a recursive file watcher on the working folder: started from a home folder or a repository, that walked
+        // every subfolder before readiness and held one inotify watch per folder for the life of the process.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ApplicationName = "Switchboard",
             ContentRootPath = Directory.GetCurrentDirectory(),
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
 
         ConfigureConfiguration(builder.Configuration, settings);
@@ -67,6 +71,15 @@ public static class SwitchboardServer
     internal static void ConfigureConfiguration(IConfigurationManager configuration, ServeSettings settings)
     {
         configuration.Sources.Clear();
+        if (settings.OwnsProcess)
+        {
+            // Defaults of the executable, before every other source so that configuration can turn them off.
+            configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"{SwitchboardOptions.SectionName}:{nameof(SwitchboardOptions.CompactHeapAfterStart)}"] = "true",
+            });
+        }
+
         if (settings.ConfigFile is { } file)
         {
             var path = Path.GetFullPath(file);

@@ -199,4 +199,43 @@ public sealed class ServeCommandTests
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("--no-such-flag", result.Combined, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Serve_StartedInAFolderWithManySubfolders_PutsNoFileWatchOnThem()
+    {
+        // Started from a home folder or a repository, a recursive watcher on the working folder walks every subfolder
+        // before readiness and holds one inotify watch each (the kernel's per-user limit is shared by every process).
+        using var root = new TemporaryDirectory();
+        for (var i = 0; i < 60; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(root.Path, "work", $"project-{i}", "src", "nested"));
+        }
+
+        await using var process = SwitchboardProcess.Start(
+            ["serve", "--no-auth", "--urls", "http://127.0.0.1:0", "--data", Path.Combine(root.Path, "data")],
+            workingDirectory: root.Path);
+        await process.WaitUntilServingAsync(Token);
+
+        Assert.Equal(0, InotifyWatches(process.Id));
+        Assert.Equal(0, await process.TerminateAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>The inotify watches a process holds, read from <c>/proc/PID/fdinfo</c> (one <c>inotify wd:</c> line each).</summary>
+    private static int InotifyWatches(int pid)
+    {
+        var count = 0;
+        foreach (var file in Directory.EnumerateFiles($"/proc/{pid}/fdinfo"))
+        {
+            try
+            {
+                count += File.ReadLines(file).Count(line => line.StartsWith("inotify wd:", StringComparison.Ordinal));
+            }
+            catch (IOException)
+            {
+                // The descriptor was closed while we read the folder.
+            }
+        }
+
+        return count;
+    }
 }

@@ -34,4 +34,24 @@ public class SwitchboardOptionsValidatorTests
             Assert.Contains(failures, f => f.Contains(setting, StringComparison.Ordinal));
         }
     }
+
+    [Theory]
+    [InlineData(true, null, true)]
+    [InlineData(true, "false", false)]
+    [InlineData(false, null, false)]
+    [InlineData(false, "true", true)]
+    public void CompactHeapAfterStart_IsOnForTheExecutable_OffForEmbeddingHosts_AndConfigurable(bool ownsProcess, string? configured, bool expected)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
+        SwitchboardServer.ConfigureConfiguration(configuration, new ServeSettings
+        {
+            OwnsProcess = ownsProcess,
+            ConfigurationOverrides = configured is null ? null : new Dictionary<string, string?> { ["Switchboard:CompactHeapAfterStart"] = configured },
+        });
+
+        var options = new SwitchboardOptions();
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(SwitchboardOptions.SectionName), options);
+
+        Assert.Equal(expected, options.CompactHeapAfterStart);
+    }
 }

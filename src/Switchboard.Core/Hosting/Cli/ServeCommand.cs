@@ -23,6 +23,7 @@ internal static class ServeCommand
                 ConfigFile = parseResult.GetValue(config),
                 ConformanceFixtures = parseResult.GetValue(fixtures),
                 NoAuthentication = parseResult.GetValue(noAuth),
+                OwnsProcess = true,
             };
 
             return await RunAsync(settings, configure, cancellationToken);

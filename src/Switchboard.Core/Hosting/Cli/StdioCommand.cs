@@ -18,7 +18,7 @@ internal static class StdioCommand
 
         var command = new Command("stdio", "Serve MCP on standard input and output for a local client (Claude Desktop, Claude Code), with the configured plugins. Logs go to standard error.") { data, config, fixtures };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
-            new ServeSettings { DataDirectory = parseResult.GetValue(data), ConfigFile = parseResult.GetValue(config), ConformanceFixtures = parseResult.GetValue(fixtures) },
+            new ServeSettings { DataDirectory = parseResult.GetValue(data), ConfigFile = parseResult.GetValue(config), ConformanceFixtures = parseResult.GetValue(fixtures), OwnsProcess = true },
             configure,
             cancellationToken));
         return command;

@@ -29,9 +29,13 @@ internal sealed partial class WebSocketConnectionHandler(
     public const string SubProtocol = "mcp";
 
     private int _connections;
+    private long _accepted;
 
     /// <summary>Connections currently open.</summary>
     public int OpenConnections => Volatile.Read(ref _connections);
+
+    /// <summary>Connections accepted since start (only grows, so a short-lived connection is never missed).</summary>
+    public long AcceptedConnections => Interlocked.Read(ref _accepted);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -60,6 +64,7 @@ internal sealed partial class WebSocketConnectionHandler(
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = SubProtocol, DangerousEnableCompression = false });
+            Interlocked.Increment(ref _accepted);
             await ServeAsync(context, socket, settings);
         }
         finally

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Switchboard.Tests.TestSupport;
 
 namespace Switchboard.Tests.Security.Support;
 
@@ -25,7 +26,7 @@ public sealed class JwksTestServer : IAsyncDisposable
 
     public static async Task<JwksTestServer> StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = TestWebHosts.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
