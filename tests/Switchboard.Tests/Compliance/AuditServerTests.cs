@@ -49,7 +49,9 @@ public sealed class AuditServerTests
                 b.Services.AddSingleton(state);
                 b.AddPlugin<ComplianceProbeTools>("probe", "1.0.0");
             },
-            configuration: new Dictionary<string, string?> { ["Switchboard:Compliance:Audit:WriteTimeout"] = "00:00:00.300" },
+            // Short enough to keep the locked phase brief, long enough that the start record and the call after the unlock
+            // (queued behind the locked batch and the first checkpoint) are written on a starved machine.
+            configuration: new Dictionary<string, string?> { ["Switchboard:Compliance:Audit:WriteTimeout"] = "00:00:02" },
             cancellationToken: Token);
         using var http = server.CreateHttpClient();
         JsonObject Call(string text) => new() { ["name"] = "probe_receive", ["arguments"] = new JsonObject { ["text"] = text } };

@@ -19,12 +19,9 @@ public sealed class ConversationToolListTests
             cancellationToken: Token);
         var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = server.McpUri, TransportMode = HttpTransportMode.StreamableHttp });
         await using var client = await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = McpHttp.Legacy }, cancellationToken: Token);
-        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var registration = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
-        {
-            changed.TrySetResult();
-            return ValueTask.CompletedTask;
-        });
+        await using var changes = new ListChangedCounter(client);
+        await changes.WaitForStreamAsync(server);
+        var seen = changes.Count;
 
         var before = (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name).ToList();
         Assert.Contains("orders_find_order", before);
@@ -34,7 +31,7 @@ public sealed class ConversationToolListTests
 
         var found = await client.CallToolAsync("orders_find_order", new Dictionary<string, object?> { ["orderId"] = "A-1001" }, cancellationToken: Token);
         Assert.NotEqual(true, found.IsError);
-        await changed.Task.WaitAsync(TimeSpan.FromSeconds(30), Token);
+        await changes.WaitForMoreThanAsync(seen);
 
         var after = (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name).ToList();
         Assert.Contains("orders_request_refund", after);

@@ -9,6 +9,7 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Switchboard.Plugins;
 using Switchboard.Tests.TestSupport;
+using Switchboard.Transports.Mcp;
 using static Switchboard.Tests.Plugins.Upstreams.GatewayClient;
 
 namespace Switchboard.Tests.Plugins.Upstreams;
@@ -99,20 +100,19 @@ public sealed class HttpUpstreamTests
             cancellationToken: Token);
         var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = gateway.McpUri, TransportMode = HttpTransportMode.StreamableHttp });
         await using var client = await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = McpHttp.Legacy }, cancellationToken: Token);
-        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var registration = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
-        {
-            changed.TrySetResult();
-            return ValueTask.CompletedTask;
-        });
+        await using var changes = new ListChangedCounter(client);
+        await changes.WaitForStreamAsync(gateway);
+        var seen = changes.Count;
         Assert.Contains(logs.Messages, m => m.Contains("Upstream inner: connected with 13 tools (MCP 2026-07-28)", StringComparison.Ordinal));
         Assert.Contains("inner_extra_one", (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name));
         await Eventually.TrueAsync(() => upstream.Requests.Any(r => r.GetValueOrDefault("Mcp-Method") == "subscriptions/listen"), "the gateway's subscriptions/listen request");
 
+        // The request is recorded before the upstream registers the subscription; a change before that would be lost.
+        await Eventually.TrueAsync(() => upstream.Server.GetRequiredService<McpSessionRegistry>().Count.Subscriptions > 0, "the upstream to register the gateway's subscription");
         source.Set(TestPlugins.Plugin("extra", "one", "two"));
         await upstream.Server.GetRequiredService<PluginCatalogLoader>().ReloadAsync(Token);
 
-        await changed.Task.WaitAsync(TimeSpan.FromSeconds(30), Token);
+        await changes.WaitForMoreThanAsync(seen);
         var names = (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name).ToList();
         Assert.Contains("inner_extra_two", names);
         var two = await client.CallToolAsync("inner_extra_two", cancellationToken: Token);

@@ -20,12 +20,18 @@ public sealed class KeyEncryptionKeyRaceTests
             using var data = new TemporaryDirectory();
             var plaintext = new byte[] { 1, 2, 3, 4 };
             using var start = new Barrier(8);
-            var ciphertexts = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
-            {
-                var provider = new KeyEncryptionKeyProvider(Options.Create(new SecurityOptions()), Options.Create(new SwitchboardOptions { DataDirectory = data.Path }));
-                start.SignalAndWait(TestContext.Current.CancellationToken);
-                return provider.Encryptor.Encrypt("kid", plaintext);
-            }, TestContext.Current.CancellationToken)));
+            // Dedicated threads: eight pool threads blocked at the barrier would starve the thread pool that every other
+            // test running beside this one needs.
+            var ciphertexts = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Factory.StartNew(
+                () =>
+                {
+                    var provider = new KeyEncryptionKeyProvider(Options.Create(new SecurityOptions()), Options.Create(new SwitchboardOptions { DataDirectory = data.Path }));
+                    start.SignalAndWait(TestContext.Current.CancellationToken);
+                    return provider.Encryptor.Encrypt("kid", plaintext);
+                },
+                TestContext.Current.CancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default)));
 
             // Every replica can read what every other one encrypted: they share one key.
             foreach (var ciphertext in ciphertexts)

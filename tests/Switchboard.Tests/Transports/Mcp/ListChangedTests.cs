@@ -28,18 +28,15 @@ public sealed class ListChangedTests
         await using var _ = server;
         var transport = new HttpClientTransport(new HttpClientTransportOptions { Endpoint = server.McpUri, TransportMode = HttpTransportMode.StreamableHttp });
         await using var client = await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = "2025-11-25" }, cancellationToken: Token);
-        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var registration = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
-        {
-            changed.TrySetResult();
-            return ValueTask.CompletedTask;
-        });
+        await using var changes = new ListChangedCounter(client);
+        await changes.WaitForStreamAsync(server);
+        var seen = changes.Count;
         Assert.DoesNotContain("extra_added", (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name));
 
         source.Set(TestPlugins.Plugin("extra", "added"));
         await server.GetRequiredService<PluginCatalogLoader>().ReloadAsync(Token);
 
-        await changed.Task.WaitAsync(TimeSpan.FromSeconds(30), Token);
+        await changes.WaitForMoreThanAsync(seen);
         Assert.Contains("extra_added", (await client.ListToolsAsync(cancellationToken: Token)).Select(t => t.Name));
     }
 
