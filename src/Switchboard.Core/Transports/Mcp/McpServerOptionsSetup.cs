@@ -8,8 +8,9 @@ namespace Switchboard.Transports.Mcp;
 
 /// <summary>
 /// Configures the MCP SDK server that every MCP transport runs: identity, capabilities, the gateway's tool handlers and
-/// the protocol-version filters. Runs for each new SDK server (per session, or per request for stateless requests),
-/// so it only assigns prepared objects.
+/// the protocol-version filters. The result may be shared by many SDK servers at once (WebSocket connections and
+/// Streamable HTTP sessions use the one <c>IOptions</c> instance) or built again for one, so it only assigns prepared,
+/// stateless objects and nothing that belongs to a connection.
 /// </summary>
 internal sealed class McpServerOptionsSetup(
     McpToolHandlers handlers,
