@@ -33,7 +33,7 @@ internal static class ComplianceDetectors
                 rule.Name,
                 options.DataClasses.TryGetValue(rule.Name, out var overridden) && DataClassNames.TryParse(overridden, out var reclassed) ? reclassed : dataClass,
                 rule.Secret ? EntityCategory.Secret : EntityCategory.Pii,
-                pattern,
+                new Lazy<System.Text.RegularExpressions.Regex>(pattern),
                 MatchBoundary.AlphaNumeric,
                 BuiltInDetectors.NamedValidator(rule.Validator, regions),
                 priority: 45,

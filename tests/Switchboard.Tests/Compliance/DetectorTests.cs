@@ -20,6 +20,21 @@ public sealed class DetectorTests
     private static IReadOnlyList<(string Entity, string Value)> Found(string text)
         => s_scanner.Scan(text).Select(f => (f.EntityType, text.Substring(f.Start, f.Length))).ToList();
 
+    [Fact]
+    public void EntityTypes_NameExactlyTheDetectorsCreateBuilds_InOrder()
+        => Assert.Equal(BuiltInDetectors.Create(["US"]).Select(d => d.EntityType), BuiltInDetectors.EntityTypes);
+
+    [Fact]
+    public void AReclassedDetector_SharesItsPattern_AndStillFinds()
+    {
+        var scanner = ComplianceDetectors.CreateScanner(new ComplianceOptions { DataClasses = { [BuiltInDetectors.Email] = "restricted" } });
+
+        var finding = Assert.Single(scanner.Scan("write to alice@example.com"));
+
+        Assert.Equal(BuiltInDetectors.Email, finding.EntityType);
+        Assert.Equal(DataClass.Restricted, finding.Class);
+    }
+
     [Theory]
     [InlineData(BuiltInDetectors.Email, "alice.smith@example.com")]
     [InlineData(BuiltInDetectors.Phone, "+1 650-253-0000")]

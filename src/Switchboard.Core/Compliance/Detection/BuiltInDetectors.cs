@@ -33,8 +33,21 @@ public static class BuiltInDetectors
     public const string PrivateKey = "PRIVATE_KEY";
     public const string Jwt = "JWT";
 
+    /// <summary>
+    /// The entity types <see cref="Create"/> returns, in its order, without building them: compiling the
+    /// non-backtracking patterns is the most expensive part of start-up, and checking configuration needs only the names.
+    /// </summary>
+    public static IReadOnlyList<string> EntityTypes { get; } =
+    [
+        Email, Phone, CreditCard, Iban, IpAddress, IpAddress, UsSsn, ChinaResidentId, ChinaMobile, ChinaUscc,
+        AwsAccessKey, GitHubToken, SlackToken, AnthropicApiKey, OpenAiApiKey, PrivateKey, Jwt,
+    ];
+
     internal static Regex Compile(string pattern, RegexOptions extra = RegexOptions.None)
         => new(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | extra, MatchTimeout);
+
+    /// <summary>A built-in pattern, compiled on first use (thread-safe, once).</summary>
+    private static Lazy<Regex> Later(string pattern) => new(() => Compile(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Creates the built-in detectors. Phone numbers without a '+' are read as numbers of <paramref name="phoneRegions"/>.</summary>
     public static IReadOnlyList<Detector> Create(IReadOnlyList<string> phoneRegions)
@@ -43,55 +56,55 @@ public static class BuiltInDetectors
         return
         [
             new(Email, DataClass.Confidential, EntityCategory.Pii,
-                Compile(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}"),
+                Later(@"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}"),
                 MatchBoundary.None, ValidateEmail, priority: 50, requiredChar: '@'),
             new(Phone, DataClass.Confidential, EntityCategory.Pii,
-                Compile(@"\+[1-9][0-9 ().\-]{5,20}[0-9]|\(?[0-9]{3}\)?[ .\-][0-9]{3}[ .\-][0-9]{4}"),
+                Later(@"\+[1-9][0-9 ().\-]{5,20}[0-9]|\(?[0-9]{3}\)?[ .\-][0-9]{3}[ .\-][0-9]{4}"),
                 MatchBoundary.AlphaNumeric, phones.Validate, priority: 10, needsDigit: true, validatorName: "libphonenumber"),
             new(CreditCard, DataClass.Restricted, EntityCategory.Pii,
-                Compile(@"[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,3})?|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}"),
+                Later(@"[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,3})?|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}"),
                 MatchBoundary.AlphaNumeric, ValidateCard, priority: 30, needsDigit: true, validatorName: "luhn"),
             new(Iban, DataClass.Restricted, EntityCategory.Pii,
-                Compile(@"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"),
+                Later(@"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"),
                 MatchBoundary.AlphaNumeric, ValidateIban, priority: 30, needsDigit: true, validatorName: "mod97"),
             new(IpAddress, DataClass.Internal, EntityCategory.Pii,
-                Compile(@"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"),
+                Later(@"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"),
                 MatchBoundary.AlphaNumeric, ValidateIpv4, priority: 5, needsDigit: true, validatorName: "ipv4"),
             new(IpAddress, DataClass.Internal, EntityCategory.Pii,
-                Compile(@"(?:[0-9A-Fa-f]{1,4}|:):[0-9A-Fa-f:.]*"),
+                Later(@"(?:[0-9A-Fa-f]{1,4}|:):[0-9A-Fa-f:.]*"),
                 MatchBoundary.AlphaNumeric, ValidateIpv6, priority: 5, requiredChar: ':', validatorName: "ipv6"),
             new(UsSsn, DataClass.Restricted, EntityCategory.Pii,
-                Compile(@"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}"),
+                Later(@"[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4}"),
                 MatchBoundary.AlphaNumeric, c => Checksums.UsSocialSecurityNumber(c) ? c.Length : 0, priority: 20, needsDigit: true, validatorName: "ssn-rules"),
             new(ChinaResidentId, DataClass.Restricted, EntityCategory.Pii,
-                Compile(@"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"),
+                Later(@"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"),
                 MatchBoundary.AlphaNumeric, c => Checksums.ChinaResidentId(c) ? c.Length : 0, priority: 40, needsDigit: true, validatorName: "iso7064-mod11-2"),
             new(ChinaMobile, DataClass.Confidential, EntityCategory.Pii,
-                Compile(@"(?:(?:\+|00)86[ \-]?)?1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}"),
+                Later(@"(?:(?:\+|00)86[ \-]?)?1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}"),
                 MatchBoundary.AlphaNumeric, PhoneValidator.ValidateChinaMobile, priority: 20, needsDigit: true, validatorName: "libphonenumber-cn"),
             new(ChinaUscc, DataClass.Internal, EntityCategory.Pii,
-                Compile(@"[1-9ANY][1-59][0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}"),
+                Later(@"[1-9ANY][1-59][0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}"),
                 MatchBoundary.AlphaNumeric, ValidateUscc, priority: 35, needsDigit: true, validatorName: "gb32100-mod31"),
             new(AwsAccessKey, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"),
+                Later(@"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"),
                 MatchBoundary.AlphaNumeric, null, priority: 60, requiredLiterals: ["A3T", "AKIA", "ASIA", "ABIA", "ACCA"]),
             new(GitHubToken, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}"),
+                Later(@"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}"),
                 MatchBoundary.AlphaNumeric, null, priority: 60, requiredLiterals: ["gh", "github_pat_"]),
             new(SlackToken, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"xoxb-[0-9]{10,13}-[0-9]{10,13}[A-Za-z0-9\-]*|xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9\-]{28,34}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56}"),
+                Later(@"xoxb-[0-9]{10,13}-[0-9]{10,13}[A-Za-z0-9\-]*|xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9\-]{28,34}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56}"),
                 MatchBoundary.AlphaNumeric, null, priority: 60, requiredLiterals: ["xox", "xapp-", "hooks.slack.com"]),
             new(AnthropicApiKey, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{93}AA"),
+                Later(@"sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{93}AA"),
                 MatchBoundary.AlphaNumeric, null, priority: 70, requiredLiterals: ["sk-ant-"]),
             new(OpenAiApiKey, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,200}T3BlbkFJ[A-Za-z0-9_\-]{20,200}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}"),
+                Later(@"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,200}T3BlbkFJ[A-Za-z0-9_\-]{20,200}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}"),
                 MatchBoundary.AlphaNumeric, null, priority: 65, requiredLiterals: ["T3BlbkFJ"]),
             new(PrivateKey, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"-----BEGIN[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s:,]*(?:-----END[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----)?"),
+                Later(@"-----BEGIN[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s:,]*(?:-----END[ A-Z0-9_\-]{0,100}PRIVATE KEY(?: BLOCK)?-----)?"),
                 MatchBoundary.None, null, priority: 80, requiredLiterals: ["PRIVATE KEY"]),
             new(Jwt, DataClass.Restricted, EntityCategory.Secret,
-                Compile(@"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
+                Later(@"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"),
                 MatchBoundary.AlphaNumeric, ValidateJwt, priority: 60, requiredLiterals: ["eyJ"], validatorName: "jose-header"),
         ];
     }

@@ -24,15 +24,19 @@ public readonly record struct Finding(int Start, int Length, string EntityType, 
 /// <summary>
 /// One recogniser: a linear-time pattern (<see cref="RegexOptions.NonBacktracking"/>) that proposes candidates, a
 /// boundary rule, and a validator for formats that carry a checksum or fixed rules. Cheap prefilters skip the regex
-/// when the text cannot contain a match (no digit, no '@', none of the literal prefixes).
+/// when the text cannot contain a match (no digit, no '@', none of the literal prefixes). The pattern is built on first
+/// use: building non-backtracking patterns is the most expensive part of start-up, so the server starts without it and
+/// the detector warm-up (or the first text that passes the prefilters) builds it.
 /// </summary>
 public sealed class Detector
 {
+    private readonly Lazy<Regex> _pattern;
+
     internal Detector(
         string entityType,
         DataClass dataClass,
         EntityCategory category,
-        Regex pattern,
+        Lazy<Regex> pattern,
         MatchBoundary boundary,
         CandidateValidator? validator,
         int priority,
@@ -44,7 +48,7 @@ public sealed class Detector
         EntityType = entityType;
         Class = dataClass;
         Category = category;
-        Pattern = pattern;
+        _pattern = pattern;
         Boundary = boundary;
         Validator = validator;
         Priority = priority;
@@ -67,7 +71,7 @@ public sealed class Detector
     /// <summary>What checks candidates, for <c>switchboard policy show</c>.</summary>
     public string ValidatorName { get; }
 
-    internal Regex Pattern { get; }
+    internal Regex Pattern => _pattern.Value;
 
     internal MatchBoundary Boundary { get; }
 
@@ -81,7 +85,7 @@ public sealed class Detector
 
     /// <summary>The same detector with another data class (configuration can re-class a detector).</summary>
     internal Detector WithClass(DataClass dataClass)
-        => new(EntityType, dataClass, Category, Pattern, Boundary, Validator, Priority, NeedsDigit, RequiredChar, RequiredLiterals, ValidatorName);
+        => new(EntityType, dataClass, Category, _pattern, Boundary, Validator, Priority, NeedsDigit, RequiredChar, RequiredLiterals, ValidatorName);
 
     internal bool MayMatch(string text, bool hasDigit)
     {
