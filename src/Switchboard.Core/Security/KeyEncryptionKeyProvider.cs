@@ -55,7 +55,10 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
             // Another replica (or stdio process) starting on the same fresh folder may have created the file a moment ago
             // and not written it yet: give it a moment before calling the file damaged. (Read at once, a replica used to
             // refuse to start on a half-written file.) Writing a temporary file and moving it into place does not work
-            // instead: File.Move without overwrite let two replicas each keep a different key in the attack suite's race.
+            // instead: File.Move without overwrite let two replicas each keep a different key in the attack suite's race
+            // (tried twice; KeyEncryptionKeyRaceTests failed every run). There is no other process's signal to wait on
+            // short of native file locks, so this bounded poll (at most 1 s, only when two processes create the key at
+            // the same moment) stays.
             for (var attempt = 0; ; attempt++)
             {
                 var existing = File.ReadAllBytes(path);
