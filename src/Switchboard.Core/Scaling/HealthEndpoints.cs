@@ -23,14 +23,13 @@ internal static class HealthEndpoints
         // Ready only when storage is open and plugins are loaded; "warm" once background warm-up has finished too.
         endpoints.MapGet(ReadinessPath, static context =>
         {
-            var readiness = context.RequestServices.GetRequiredService<ReadinessState>();
+            var readiness = context.RequestServices.GetRequiredService<ReadinessState>().Snapshot();
             var components = readiness.Components.ToDictionary(c => c.Key, c => c.Value.ToString().ToLowerInvariant(), StringComparer.Ordinal);
             var warmup = readiness.Warmups.ToDictionary(c => c.Key, c => c.Value == ComponentState.Ready ? "done" : c.Value.ToString().ToLowerInvariant(), StringComparer.Ordinal);
-            var ready = readiness.IsReady;
             return WriteAsync(
                 context,
-                new HealthReport(ready ? "ready" : readiness.IsStopping ? "stopping" : "not_ready", components, readiness.IsWarm, warmup),
-                ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+                new HealthReport(readiness.IsReady ? "ready" : readiness.IsStopping ? "stopping" : "not_ready", components, readiness.IsWarm, warmup),
+                readiness.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }
 

@@ -31,7 +31,7 @@ public sealed class ReadinessState
     public void MarkStopping() => _stopping = true;
 
     /// <summary>True when at least one part is registered, all are ready, and shutdown has not begun.</summary>
-    public bool IsReady => !_stopping && !_components.IsEmpty && _components.Values.All(s => s == ComponentState.Ready);
+    public bool IsReady => !_stopping && AllReady(_components);
 
     /// <summary>
     /// Declares background work that is not needed to serve (readiness does not wait for it) but that makes calls
@@ -44,7 +44,7 @@ public sealed class ReadinessState
     public void MarkWarmupFailed(string work) => _warmups[work] = ComponentState.Failed;
 
     /// <summary>True when every registered warm-up has finished (failed warm-ups count as finished: they cost speed, not service).</summary>
-    public bool IsWarm => _warmups.Values.All(s => s != ComponentState.Starting);
+    public bool IsWarm => AllFinished(_warmups);
 
     /// <summary>The warm-up work and its states, sorted by name.</summary>
     public IReadOnlyList<KeyValuePair<string, ComponentState>> Warmups
@@ -53,7 +53,33 @@ public sealed class ReadinessState
     /// <summary>The parts and their states, sorted by name.</summary>
     public IReadOnlyList<KeyValuePair<string, ComponentState>> Components
         => _components.OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// One consistent view for a report: the flags are derived from the same copies of the states that are listed, so a
+    /// part that changes state meanwhile cannot make the report say "warm" beside a warm-up still "starting".
+    /// </summary>
+    public ReadinessSnapshot Snapshot()
+    {
+        var stopping = _stopping;
+        var components = Components;
+        var warmups = Warmups;
+        return new ReadinessSnapshot(components, warmups, !stopping && AllReady(components), stopping, AllFinished(warmups));
+    }
+
+    private static bool AllReady(IEnumerable<KeyValuePair<string, ComponentState>> parts)
+        => parts.Any() && parts.All(p => p.Value == ComponentState.Ready);
+
+    private static bool AllFinished(IEnumerable<KeyValuePair<string, ComponentState>> work)
+        => work.All(w => w.Value != ComponentState.Starting);
 }
+
+/// <summary>The readiness state as one consistent copy (see <see cref="ReadinessState.Snapshot"/>).</summary>
+public sealed record ReadinessSnapshot(
+    IReadOnlyList<KeyValuePair<string, ComponentState>> Components,
+    IReadOnlyList<KeyValuePair<string, ComponentState>> Warmups,
+    bool IsReady,
+    bool IsStopping,
+    bool IsWarm);
 
 public enum ComponentState
 {

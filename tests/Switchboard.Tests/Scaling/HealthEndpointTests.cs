@@ -69,6 +69,27 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
+    public void ReadinessSnapshot_DerivesItsFlagsFromTheStatesItLists()
+    {
+        var sut = new ReadinessState();
+        Assert.False(sut.Snapshot().IsReady);
+        sut.Register("storage");
+        sut.RegisterWarmup("detectors");
+
+        var starting = sut.Snapshot();
+        sut.MarkReady("storage");
+        sut.MarkWarm("detectors");
+        var warm = sut.Snapshot();
+        sut.MarkStopping();
+        var stopping = sut.Snapshot();
+
+        // The earlier copy keeps describing the moment it was taken, flags and lists alike.
+        Assert.Equal((false, false, ComponentState.Starting, ComponentState.Starting), (starting.IsReady, starting.IsWarm, starting.Components.Single().Value, starting.Warmups.Single().Value));
+        Assert.Equal((true, true, ComponentState.Ready, ComponentState.Ready), (warm.IsReady, warm.IsWarm, warm.Components.Single().Value, warm.Warmups.Single().Value));
+        Assert.Equal((false, true), (stopping.IsReady, stopping.IsStopping));
+    }
+
+    [Fact]
     public void ReadinessState_WarmsIndependentlyOfReadiness_AndAFailedWarmupStillEndsWarmingUp()
     {
         var sut = new ReadinessState();
