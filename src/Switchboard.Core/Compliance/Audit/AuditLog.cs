@@ -1,7 +1,7 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,24 +17,31 @@ public sealed class AuditUnavailableException(string message, Exception? inner =
 public sealed record AuditProof(StoredAuditRecord Record, long TreeSize, byte[] RootHash, IReadOnlyList<byte[]> Path, StoredCheckpoint Checkpoint);
 
 /// <summary>
-/// The append-only audit log with group commit. One writer task owns the database connection: it takes every record
+/// The append-only audit log with group commit. One writer thread owns the database connection: it takes every record
 /// waiting in its queue (up to <see cref="AuditOptions.MaxBatchSize"/>), gives them consecutive sequence numbers, hashes
 /// them (RFC 6962 leaf hash and a SHA-256 hash chain) and commits them in one <c>synchronous=FULL</c> transaction, so
 /// many concurrent callers share one fsync. <see cref="AppendAsync"/> returns only once the record is on disk.
 /// </summary>
+/// <remarks>
+/// The writer is a dedicated thread with synchronous SQLite calls, not a thread-pool task: every call waits for it twice
+/// (intent and outcome), and a pool task's wake-up after each batch queued behind the request work of every connection
+/// (and its blocking fsync held a pool thread). A blocked thread is woken by the kernel directly.
+/// </remarks>
 public sealed partial class AuditLog : IAsyncDisposable
 {
     private readonly AuditOptions _options;
     private readonly SigningKeyRing _ring;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<AuditLog> _logger;
-    private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly BlockingCollection<WorkItem> _queue = new(new ConcurrentQueue<WorkItem>());
+    private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _stateLock = new();
     private readonly List<byte[]> _leaves = [];
     private readonly MerkleAccumulator _accumulator = new();
     private readonly HashSet<string> _exportedKids = new(StringComparer.Ordinal);
     private SqliteConnection? _connection;
-    private Task? _writer;
+    private Thread? _writer;
+    private int _disposed;
     private byte[] _chainHead = new byte[32];
     private long _nextSequence;
     private StoredCheckpoint? _latestCheckpoint;
@@ -98,7 +105,8 @@ public sealed partial class AuditLog : IAsyncDisposable
         LoadExportedKids();
         var incomplete = await FindIncompleteIntentsAsync(_connection, cancellationToken);
 
-        _writer = Task.Run(RunWriterAsync, CancellationToken.None);
+        _writer = new Thread(RunWriter) { IsBackground = true, Name = "audit-writer" };
+        _writer.Start();
         var now = Now();
         foreach (var intent in incomplete)
         {
@@ -114,7 +122,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(record);
         var item = new AppendItem(record);
-        if (_writer is null || !_queue.Writer.TryWrite(item))
+        if (_writer is null || !TryEnqueue(item))
         {
             throw new AuditUnavailableException("The audit log is not open.");
         }
@@ -133,7 +141,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     public async Task<StoredCheckpoint?> CheckpointAsync(CancellationToken cancellationToken)
     {
         var item = new CheckpointItem();
-        if (_writer is null || !_queue.Writer.TryWrite(item))
+        if (_writer is null || !TryEnqueue(item))
         {
             return null;
         }
@@ -175,11 +183,18 @@ public sealed partial class AuditLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _queue.CompleteAdding();
         if (_writer is not null)
         {
-            await _writer;
+            await _writerStopped.Task;
         }
+
+        _queue.Dispose();
 
         if (_connection is not null)
         {
@@ -190,31 +205,58 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>The record time format: UTC, milliseconds.</summary>
     public string Now() => _timeProvider.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
 
-    private async Task RunWriterAsync()
+    /// <summary>False once the log is closing (a record queued after that would never be written).</summary>
+    private bool TryEnqueue(WorkItem item)
     {
-        var batch = new List<AppendItem>(_options.MaxBatchSize);
-        while (await _queue.Reader.WaitToReadAsync())
+        try
         {
-            while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var item))
-            {
-                if (item is AppendItem append)
-                {
-                    batch.Add(append);
-                    continue;
-                }
-
-                // A checkpoint covers everything queued before it.
-                await CommitAsync(batch);
-                batch.Clear();
-                await WriteCheckpointAsync((CheckpointItem)item);
-            }
-
-            await CommitAsync(batch);
-            batch.Clear();
+            return _queue.TryAdd(item);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 
-    private async Task CommitAsync(List<AppendItem> batch)
+    private void RunWriter()
+    {
+        try
+        {
+            var batch = new List<AppendItem>(_options.MaxBatchSize);
+            foreach (var first in _queue.GetConsumingEnumerable())
+            {
+                var item = first;
+                while (true)
+                {
+                    if (item is AppendItem append)
+                    {
+                        batch.Add(append);
+                    }
+                    else
+                    {
+                        // A checkpoint covers everything queued before it.
+                        Commit(batch);
+                        batch.Clear();
+                        WriteCheckpoint((CheckpointItem)item);
+                    }
+
+                    if (batch.Count >= _options.MaxBatchSize || !_queue.TryTake(out item!))
+                    {
+                        break;
+                    }
+                }
+
+                Commit(batch);
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            _writerStopped.TrySetResult();
+        }
+    }
+
+    private void Commit(List<AppendItem> batch)
     {
         if (batch.Count == 0)
         {
@@ -230,8 +272,8 @@ public sealed partial class AuditLog : IAsyncDisposable
         long sequence;
         try
         {
-            transaction = (SqliteTransaction)await _connection!.BeginTransactionAsync(CancellationToken.None);
-            await CatchUpAsync(transaction);
+            transaction = _connection!.BeginTransaction();
+            CatchUp(transaction);
             sequence = _nextSequence;
             chain = _chainHead;
             foreach (var item in batch)
@@ -239,10 +281,10 @@ public sealed partial class AuditLog : IAsyncDisposable
                 try
                 {
                     item.Record["seq"] = sequence;
-                    var text = Encoding.UTF8.GetString(CanonicalJson.Serialize(item.Record));
-                    var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(text));
+                    var bytes = CanonicalJson.Serialize(item.Record);
+                    var leaf = MerkleTree.LeafHash(bytes);
                     chain = ChainHash(chain, leaf);
-                    rows.Add(new StoredAuditRecord(sequence, text, leaf, chain));
+                    rows.Add(new StoredAuditRecord(sequence, Encoding.UTF8.GetString(bytes), leaf, chain));
                     accepted.Add(item);
                     sequence++;
                 }
@@ -252,11 +294,13 @@ public sealed partial class AuditLog : IAsyncDisposable
                 }
             }
 
-            await AuditStore.InsertRecordsAsync(_connection, transaction, rows, CancellationToken.None);
-            await transaction.CommitAsync(CancellationToken.None);
+            AuditStore.InsertRecords(_connection, transaction, rows);
+            transaction.Commit();
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException)
+        catch (Exception ex)
         {
+            // Whatever went wrong, the writer thread lives on: this batch is refused (the transaction rolls back) and the
+            // next one tries again.
             Log.WriteFailed(_logger, batch.Count, ex.GetType().Name, ex.Message);
             foreach (var item in batch)
             {
@@ -267,10 +311,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
         finally
         {
-            if (transaction is not null)
-            {
-                await transaction.DisposeAsync();
-            }
+            transaction?.Dispose();
         }
 
         lock (_stateLock)
@@ -292,14 +333,14 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>Adds records another process appended since this one last wrote (inside the caller's write transaction).</summary>
-    private async Task CatchUpAsync(SqliteTransaction transaction)
+    private void CatchUp(SqliteTransaction transaction)
     {
-        await using var command = _connection!.CreateCommand();
+        using var command = _connection!.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT seq, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
         command.Parameters.AddWithValue("$from", _nextSequence);
-        await using var reader = await command.ExecuteReaderAsync(CancellationToken.None);
-        while (await reader.ReadAsync(CancellationToken.None))
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
             var seq = reader.GetInt64(0);
             var leaf = (byte[])reader[1];
@@ -314,7 +355,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    private async Task WriteCheckpointAsync(CheckpointItem item)
+    private void WriteCheckpoint(CheckpointItem item)
     {
         try
         {
@@ -327,8 +368,8 @@ public sealed partial class AuditLog : IAsyncDisposable
                 return;
             }
 
-            await using var transaction = (SqliteTransaction)await _connection!.BeginTransactionAsync(CancellationToken.None);
-            await CatchUpAsync(transaction);
+            using var transaction = _connection!.BeginTransaction();
+            CatchUp(transaction);
             byte[] root;
             long size;
             byte[] chain;
@@ -340,13 +381,13 @@ public sealed partial class AuditLog : IAsyncDisposable
             }
 
             var checkpoint = AuditCheckpoints.Sign(size, root, chain, _timeProvider.GetUtcNow(), credentials, key.PublicJwk);
-            await AuditStore.InsertCheckpointAsync(_connection, transaction, checkpoint, CancellationToken.None);
-            await transaction.CommitAsync(CancellationToken.None);
+            AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
+            transaction.Commit();
             Export(checkpoint);
             _latestCheckpoint = checkpoint;
             item.Completion.TrySetResult(checkpoint);
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException)
+        catch (Exception ex)
         {
             Log.CheckpointFailed(_logger, ex.GetType().Name, ex.Message);
             item.Completion.TrySetResult(null);

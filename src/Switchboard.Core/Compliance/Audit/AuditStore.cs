@@ -136,9 +136,9 @@ public sealed class AuditStore(string path)
     }
 
     /// <summary>Inserts records inside the caller's write transaction (the caller commits).</summary>
-    public static async Task InsertRecordsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<StoredAuditRecord> records, CancellationToken cancellationToken)
+    public static void InsertRecords(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<StoredAuditRecord> records)
     {
-        await using var command = connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "INSERT INTO audit_log (seq, record, leaf_hash, chain_hash) VALUES ($seq, $record, $leaf, $chain);";
         var seq = command.Parameters.Add("$seq", SqliteType.Integer);
@@ -151,13 +151,13 @@ public sealed class AuditStore(string path)
             record.Value = row.Record;
             leaf.Value = row.LeafHash;
             chain.Value = row.ChainHash;
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            command.ExecuteNonQuery();
         }
     }
 
-    public static async Task InsertCheckpointAsync(SqliteConnection connection, SqliteTransaction? transaction, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
+    public static void InsertCheckpoint(SqliteConnection connection, SqliteTransaction? transaction, StoredCheckpoint checkpoint)
     {
-        await using var command = connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO audit_checkpoints (tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws)
@@ -170,7 +170,7 @@ public sealed class AuditStore(string path)
         command.Parameters.AddWithValue("$kid", checkpoint.Kid);
         command.Parameters.AddWithValue("$jwk", checkpoint.PublicJwk);
         command.Parameters.AddWithValue("$jws", checkpoint.Jws);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.ExecuteNonQuery();
     }
 
     private static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)

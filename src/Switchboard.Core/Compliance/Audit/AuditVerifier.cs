@@ -71,7 +71,7 @@ public static class AuditVerifier
                 return Fail(index, checkpoints, $"record {index} is missing (the next stored record is {row.Sequence}): deleted or renumbered", warnings, index);
             }
 
-            if (!IsCanonical(row.Record, out var record))
+            if (!CanonicalJson.IsCanonical(row.Record, out var record))
             {
                 return Fail(index, checkpoints, $"record {index} is not in canonical form: modified", warnings, index);
             }
@@ -167,19 +167,6 @@ public static class AuditVerifier
         }
 
         return list;
-    }
-
-    private static bool IsCanonical(string text, out JsonObject? record)
-    {
-        try
-        {
-            return CanonicalJson.IsCanonical(text, out record);
-        }
-        catch (Exception ex) when (ex is FormatException or InvalidOperationException)
-        {
-            record = null;
-            return false;
-        }
     }
 
     private static AuditVerification Fail(long index, List<StoredCheckpoint>? checkpoints, string problem, List<string> warnings, long records)

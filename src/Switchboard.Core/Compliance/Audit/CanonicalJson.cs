@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -7,39 +8,62 @@ namespace Switchboard.Compliance.Audit;
 /// <summary>
 /// The canonical form of an audit record, which is what gets hashed: UTF-8 JSON without whitespace, object members
 /// sorted by ordinal (UTF-16 code unit) order of their names, integers only, strings escaped by System.Text.Json's
-/// relaxed encoder (only <c>"</c>, <c>\</c> and control characters and unpaired surrogates are escaped). This follows
-/// RFC 8785 (JCS) for the values records contain; records never carry floating-point numbers.
+/// relaxed encoder: <c>"</c>, <c>\</c>, control characters and unpaired surrogates, and also characters outside the
+/// Basic Multilingual Plane, which it writes as a <c>\uXXXX\uXXXX</c> surrogate pair (RFC 8785 would write those raw).
+/// Otherwise this follows RFC 8785 (JCS) for the values records contain; records never carry floating-point numbers.
+/// The bytes are what every stored hash was computed over: never change them.
 /// </summary>
 public static class CanonicalJson
 {
     private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false, SkipValidation = false };
 
+    // The audit writer serialises every record on one thread; a buffer and writer per thread save two allocations a record.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     public static byte[] Serialize(JsonNode node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, s_options))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, s_options);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        try
         {
             Write(writer, node);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
         }
-
-        return stream.ToArray();
+        finally
+        {
+            // A failed record must not leave a half-written writer (or a large buffer) for the next one.
+            writer.Reset(buffer);
+            if (buffer.Capacity > 64 * 1024)
+            {
+                t_buffer = null;
+                t_writer = null;
+            }
+        }
     }
 
-    /// <summary>True when <paramref name="text"/> is exactly the canonical form of the JSON it holds.</summary>
+    /// <summary>True when <paramref name="text"/> is exactly the canonical form of the JSON it holds (never throws).</summary>
     public static bool IsCanonical(string text, out JsonObject? parsed)
     {
         parsed = null;
         try
         {
             parsed = JsonNode.Parse(text) as JsonObject;
+            return parsed is not null && System.Text.Encoding.UTF8.GetString(Serialize(parsed)) == text;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
+            // Not JSON, or JSON no record can hold (a fraction, an exponent).
+            parsed = null;
             return false;
         }
-
-        return parsed is not null && System.Text.Encoding.UTF8.GetString(Serialize(parsed)) == text;
     }
 
     /// <summary>Records hold integers only; anything else (a fraction, an exponent) is not canonical.</summary>
@@ -72,10 +96,25 @@ public static class CanonicalJson
                 break;
             case JsonObject obj:
                 writer.WriteStartObject();
-                foreach (var (name, value) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+                var members = ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Rent(obj.Count);
+                try
                 {
-                    writer.WritePropertyName(name);
-                    Write(writer, value);
+                    var count = 0;
+                    foreach (var member in obj)
+                    {
+                        members[count++] = member;
+                    }
+
+                    members.AsSpan(0, count).Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+                    for (var i = 0; i < count; i++)
+                    {
+                        writer.WritePropertyName(members[i].Key);
+                        Write(writer, members[i].Value);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Return(members, clearArray: true);
                 }
 
                 writer.WriteEndObject();
