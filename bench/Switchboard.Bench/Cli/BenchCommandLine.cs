@@ -10,6 +10,7 @@ internal static class BenchCommandLine
         var root = new RootCommand("switchboard-bench: load tests, cold start and idle-connection runs for Switchboard and its peers.");
         root.Subcommands.Add(LoadCommand.Create());
         root.Subcommands.Add(SuiteCommand.Create());
+        root.Subcommands.Add(HeapCommand.Create());
         return root;
     }
 

@@ -114,7 +114,7 @@ internal sealed class IdleConnectionsRunner(SuiteConfig suite, Placeholders plac
     }
 
     /// <summary>Opens one connection, makes one call and returns it open; null when any step fails.</summary>
-    private static async Task<ClientWebSocket?> OpenAndCallAsync(LoadOptions options, RequestTemplate template, CancellationToken cancellationToken)
+    internal static async Task<ClientWebSocket?> OpenAndCallAsync(LoadOptions options, RequestTemplate template, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("mcp");
