@@ -51,7 +51,11 @@ internal static class HeapCommand
             }
 
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-            var before = HeapHistogram.Take(parse.GetValue(pid));
+            if (TryTake(parse.GetValue(pid)) is not { } before)
+            {
+                return 1;
+            }
+
             var sockets = new List<ClientWebSocket>(count);
             try
             {
@@ -77,7 +81,11 @@ internal static class HeapCommand
 
                 // Let the calls' leftovers settle (pending sends complete, short-lived objects die).
                 await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
-                var after = HeapHistogram.Take(parse.GetValue(pid));
+                if (TryTake(parse.GetValue(pid)) is not { } after)
+                {
+                    return 1;
+                }
+
                 Console.WriteLine(HeapHistogram.Render(HeapHistogram.PerItem(before, after, count), count, parse.GetValue(top)));
                 return 0;
             }
@@ -91,5 +99,19 @@ internal static class HeapCommand
             }
         });
         return command;
+    }
+
+    /// <summary>A histogram, or null (and the reason on stderr) when the process cannot be read.</summary>
+    private static Dictionary<string, HeapTypeCount>? TryTake(int pid)
+    {
+        try
+        {
+            return HeapHistogram.Take(pid);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Microsoft.Diagnostics.Runtime.ClrDiagnosticsException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"heap: cannot read the managed heap of process {pid}: {ex.Message}");
+            return null;
+        }
     }
 }
