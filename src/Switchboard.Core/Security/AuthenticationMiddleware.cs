@@ -11,13 +11,16 @@ namespace Switchboard.Security;
 /// <item>no bearer credentials → 401 with <c>WWW-Authenticate: Bearer resource_metadata="…"</c> and no error code;</item>
 /// <item>malformed credentials (two Authorization headers, two tokens, illegal characters) → 400 <c>invalid_request</c>;</item>
 /// <item>a token that is not acceptable for any reason → 401 <c>invalid_token</c>, the same response whatever the reason
-/// (the reason goes to the log only, never the token).</item>
+/// (the reason goes to the log only, never the token);</item>
+/// <item>any credentials from an address that failed too often this minute → 429 with <c>Retry-After</c>, before any
+/// validation (<see cref="FailedAuthenticationLimiter"/>).</item>
 /// </list>
 /// Discovery endpoints, probes and metrics are not protected.
 /// </summary>
 internal sealed partial class AuthenticationMiddleware(
     RequestDelegate next,
     AccessTokenValidator validator,
+    FailedAuthenticationLimiter failures,
     ResourceIdentity identity,
     IOptions<SecurityOptions> options,
     ILogger<AuthenticationMiddleware> logger)
@@ -46,8 +49,21 @@ internal sealed partial class AuthenticationMiddleware(
             return;
         }
 
+        var address = context.Connection.RemoteIpAddress;
+        if (failures.IsBlocked(address, out var retryAfter))
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            Log.Throttled(logger, address?.ToString() ?? "unknown", seconds);
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.CacheControl = "no-store";
+            await WriteBodyAsync(context, $"Too Many Requests: too many refused credentials from this address; retry in {seconds} s.");
+            return;
+        }
+
         if (presence == CredentialPresence.Malformed)
         {
+            RecordFailure(address);
             Log.Refused(logger, "malformed credentials");
             await ChallengeAsync(context, StatusCodes.Status400BadRequest, "invalid_request");
             return;
@@ -56,6 +72,7 @@ internal sealed partial class AuthenticationMiddleware(
         var outcome = await validator.ValidateAsync(token, context.RequestAborted);
         if (outcome.Principal is null)
         {
+            RecordFailure(address);
             Log.Refused(logger, outcome.Detail);
             await ChallengeAsync(context, StatusCodes.Status401Unauthorized, "invalid_token");
             return;
@@ -63,6 +80,14 @@ internal sealed partial class AuthenticationMiddleware(
 
         context.User = outcome.Principal;
         await next(context);
+    }
+
+    private void RecordFailure(System.Net.IPAddress? address)
+    {
+        if (failures.RecordFailure(address))
+        {
+            Log.LimitReached(logger, address?.ToString() ?? "unknown", options.Value.FailedAuthenticationsPerMinute);
+        }
     }
 
     private Task ChallengeAsync(HttpContext context, int status, string? error)
@@ -108,7 +133,7 @@ internal sealed partial class AuthenticationMiddleware(
         if (rest)
         {
             writer.WriteString("type", $"https://httpstatuses.io/{context.Response.StatusCode}");
-            writer.WriteString("title", context.Response.StatusCode switch { 400 => "Bad Request", 401 => "Unauthorized", _ => "Forbidden" });
+            writer.WriteString("title", context.Response.StatusCode switch { 400 => "Bad Request", 401 => "Unauthorized", 429 => "Too Many Requests", _ => "Forbidden" });
             writer.WriteNumber("status", context.Response.StatusCode);
             writer.WriteString("detail", message);
         }
@@ -118,7 +143,7 @@ internal sealed partial class AuthenticationMiddleware(
             writer.WriteNull("id");
             writer.WriteStartObject("error");
             // The same codes the pipeline uses for these refusals (GatewayError), whichever layer refused.
-            writer.WriteNumber("code", context.Response.StatusCode == StatusCodes.Status403Forbidden ? -32003 : -32001);
+            writer.WriteNumber("code", context.Response.StatusCode switch { StatusCodes.Status403Forbidden => -32003, StatusCodes.Status429TooManyRequests => -32000, _ => -32001 });
             writer.WriteString("message", message);
             writer.WriteEndObject();
         }
@@ -131,5 +156,11 @@ internal sealed partial class AuthenticationMiddleware(
     {
         [LoggerMessage(EventId = 6201, EventName = "AuthenticationRefused", Level = LogLevel.Information, Message = "Refused credentials: {Reason}")]
         public static partial void Refused(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 6202, EventName = "AuthenticationThrottled", Level = LogLevel.Debug, Message = "Refused credentials from {Address} without checking them: too many failures this minute (retry in {Seconds} s)")]
+        public static partial void Throttled(ILogger logger, [Compliance.PrivateData] string address, int seconds);
+
+        [LoggerMessage(EventId = 6203, EventName = "AuthenticationLimitReached", Level = LogLevel.Warning, Message = "{Address} presented {Limit} refused credentials this minute; its credentials are refused with 429 until the minute is over")]
+        public static partial void LimitReached(ILogger logger, [Compliance.PrivateData] string address, int limit);
     }
 }

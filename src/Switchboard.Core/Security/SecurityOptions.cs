@@ -45,6 +45,14 @@ public sealed class SecurityOptions
     public int TokenRequestsPerMinute { get; set; } = 60;
 
     /// <summary>
+    /// Refused credentials (malformed, forged, expired, wrong audience…) one client address may present to the tool
+    /// endpoints per minute (0 = no limit). Past it, every credential from that address gets <c>429</c> with
+    /// <c>Retry-After</c> until the minute is over. Behind a proxy every caller shares the proxy's address, so raise it
+    /// there.
+    /// </summary>
+    public int FailedAuthenticationsPerMinute { get; set; } = 30;
+
+    /// <summary>
     /// How many validated tokens are remembered so repeat presentations skip the signature check (0 = off). A cached
     /// token is still refused once expired or once its key is revoked, retired or gone from its issuer's JWKS.
     /// </summary>

@@ -32,6 +32,11 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
             failures.Add($"{section}:TokenRequestsPerMinute must be between 0 (no limit) and 1000000.");
         }
 
+        if (options.FailedAuthenticationsPerMinute is < 0 or > 1_000_000)
+        {
+            failures.Add($"{section}:FailedAuthenticationsPerMinute must be between 0 (no limit) and 1000000.");
+        }
+
         if (options.ValidatedTokenCacheSize is < 0 or > 10_000_000)
         {
             failures.Add($"{section}:ValidatedTokenCacheSize must be between 0 (off) and 10000000.");

@@ -33,6 +33,7 @@ public static class SecurityServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
         services.TryAddSingleton<TokenEndpoint>();
         services.TryAddSingleton<TokenRequestLimiter>();
+        services.TryAddSingleton<FailedAuthenticationLimiter>();
         services.TryAddSingleton<PolicyProvider>();
         services.TryAddSingleton<ToolAccess>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, AuthorizationStage>());

@@ -34,6 +34,22 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
 
     public StringWriter Banner { get; }
 
+    /// <summary>
+    /// The attack suites present hundreds of forged tokens from loopback to one server on purpose, which the
+    /// failed-authentication limit would soon answer with 429 instead of validating; it is off unless a test sets it
+    /// (<c>FailedAuthenticationLimitTests</c> does).
+    /// </summary>
+    private static Dictionary<string, string?> WithTestDefaults(IReadOnlyDictionary<string, string?>? configuration)
+    {
+        var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["Switchboard:Security:FailedAuthenticationsPerMinute"] = "0" };
+        foreach (var (key, value) in configuration ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
     public static async Task<SwitchboardTestServer> StartAsync(
         Action<ISwitchboardBuilder>? configure = null,
         IReadOnlyDictionary<string, string?>? configuration = null,
@@ -52,7 +68,7 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
                 DataDirectory = data.Path,
                 ConformanceFixtures = conformanceFixtures,
                 NoAuthentication = !authenticate,
-                ConfigurationOverrides = configuration,
+                ConfigurationOverrides = WithTestDefaults(configuration),
                 ConfigFile = configFile,
                 BannerWriter = banner,
             },
