@@ -12,7 +12,7 @@ internal sealed class ClientAddressCounter(Func<int> limitPerMinute, TimeProvide
 {
     private const int PruneThreshold = 4096;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-    private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<IPAddress, Counter> _counters = new();
 
     /// <summary>Counts one event from <paramref name="address"/> unless it is over the limit; then says how long to wait.</summary>
     public bool TryCount(IPAddress? address, out TimeSpan retryAfter) => Check(address, count: true, out retryAfter);
@@ -30,7 +30,8 @@ internal sealed class ClientAddressCounter(Func<int> limitPerMinute, TimeProvide
         }
 
         var now = timeProvider.GetUtcNow();
-        var key = address?.IsIPv4MappedToIPv6 == true ? address.MapToIPv4().ToString() : address?.ToString() ?? "unknown";
+        // Keyed by the address itself (no string per request: the check runs on every authenticated call).
+        var key = address is null ? IPAddress.None : address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
         if (!count && !_counters.ContainsKey(key))
         {
             return true;
