@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
@@ -83,7 +84,14 @@ internal sealed partial class WebSocketConnectionHandler(
         await using var server = McpServer.Create(transport, serverOptions.Value, loggerFactory, context.RequestServices);
         using var registration = sessions.Track(server);
         using var serverStop = new CancellationTokenSource();
+
+        // Each message is its own trace. Started here, the SDK server's message loop would inherit the upgrade request's
+        // activity, and every call of the connection (hours of them) would be one trace: one trace id in every audit
+        // record, child spans of a span that ends only when the connection does.
+        var upgradeActivity = Activity.Current;
+        Activity.Current = null;
         var serverRun = server.RunAsync(serverStop.Token);
+        Activity.Current = upgradeActivity;
 
         var connection = new ConnectionState(socket, transport);
         using var idleTimer = timeProvider.CreateTimer(static s => ((ConnectionState)s!).OnIdleCheck(), connection, settings.IdleTimeout, Timeout.InfiniteTimeSpan);

@@ -63,6 +63,29 @@ public sealed class WebSocketTransportTests
     }
 
     [Fact]
+    public async Task EachCallOnAConnection_IsItsOwnTrace_NotAChildOfTheUpgradeRequest()
+    {
+        // Tracing on (the exporter's endpoint need not answer): spans are created and audit records carry their trace id.
+        await using var server = await StartAsync(configuration: new() { ["Switchboard:Telemetry:OtlpEndpoint"] = "http://127.0.0.1:9/v1/traces" });
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        var traceIds = new List<string>();
+        for (var id = 1; id <= 3; id++)
+        {
+            await socket.SendAsync(Echo(id, "trace " + id, ModernMeta()), Token);
+            var (response, _) = await socket.ReceiveResponseAsync(id, Token);
+            var sequence = response["result"]!["_meta"]![Switchboard.Compliance.Audit.AuditStage.MetaKey]!.GetValue<long>();
+            var log = server.GetRequiredService<Switchboard.Compliance.Audit.AuditLog>();
+            await using var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+            var record = JsonNode.Parse((await Switchboard.Compliance.Audit.AuditStore.ReadRecordAsync(connection, sequence, Token))!.Record)!;
+            traceIds.Add(record["traceId"]!.GetValue<string>());
+        }
+
+        Assert.All(traceIds, t => Assert.Matches("^[0-9a-f]{32}$", t));
+        Assert.Equal(3, traceIds.Distinct().Count());
+    }
+
+    [Fact]
     public async Task LegacyLifecycle_InitializeThenListAndCall()
     {
         await using var server = await StartAsync();
