@@ -63,7 +63,7 @@ internal sealed partial class AuthenticationMiddleware(
 
         if (presence == CredentialPresence.Malformed)
         {
-            RecordFailure(address);
+            failures.RecordFailure(address);
             Log.Refused(logger, "malformed credentials");
             await ChallengeAsync(context, StatusCodes.Status400BadRequest, "invalid_request");
             return;
@@ -72,7 +72,7 @@ internal sealed partial class AuthenticationMiddleware(
         var outcome = await validator.ValidateAsync(token, context.RequestAborted);
         if (outcome.Principal is null)
         {
-            RecordFailure(address);
+            failures.RecordFailure(address);
             Log.Refused(logger, outcome.Detail);
             await ChallengeAsync(context, StatusCodes.Status401Unauthorized, "invalid_token");
             return;
@@ -80,14 +80,6 @@ internal sealed partial class AuthenticationMiddleware(
 
         context.User = outcome.Principal;
         await next(context);
-    }
-
-    private void RecordFailure(System.Net.IPAddress? address)
-    {
-        if (failures.RecordFailure(address))
-        {
-            Log.LimitReached(logger, address?.ToString() ?? "unknown", options.Value.FailedAuthenticationsPerMinute);
-        }
     }
 
     private Task ChallengeAsync(HttpContext context, int status, string? error)
@@ -159,8 +151,5 @@ internal sealed partial class AuthenticationMiddleware(
 
         [LoggerMessage(EventId = 6202, EventName = "AuthenticationThrottled", Level = LogLevel.Debug, Message = "Refused credentials from {Address} without checking them: too many failures this minute (retry in {Seconds} s)")]
         public static partial void Throttled(ILogger logger, [Compliance.PrivateData] string address, int seconds);
-
-        [LoggerMessage(EventId = 6203, EventName = "AuthenticationLimitReached", Level = LogLevel.Warning, Message = "{Address} presented {Limit} refused credentials this minute; its credentials are refused with 429 until the minute is over")]
-        public static partial void LimitReached(ILogger logger, [Compliance.PrivateData] string address, int limit);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Switchboard.Security;
@@ -103,13 +104,28 @@ internal sealed class TokenRequestLimiter(IOptions<SecurityOptions> options, Tim
 /// <see cref="SecurityOptions.FailedAuthenticationsPerMinute"/> times in a window, every credential it presents is
 /// refused with 429 until the window ends — valid ones too, so guessing gains nothing from one lucky try.
 /// </summary>
-internal sealed class FailedAuthenticationLimiter(IOptions<SecurityOptions> options, TimeProvider timeProvider)
+internal sealed partial class FailedAuthenticationLimiter(IOptions<SecurityOptions> options, TimeProvider timeProvider, ILogger<FailedAuthenticationLimiter> logger)
 {
     private readonly ClientAddressCounter _counter = new(() => options.Value.FailedAuthenticationsPerMinute, timeProvider);
 
     /// <summary>True when <paramref name="address"/> is over the limit (nothing is validated for it until the window ends).</summary>
     public bool IsBlocked(IPAddress? address, out TimeSpan retryAfter) => _counter.IsOverLimit(address, out retryAfter);
 
-    /// <summary>Counts one refused credential from <paramref name="address"/>; true when this one reached the limit.</summary>
-    public bool RecordFailure(IPAddress? address) => _counter.TryCount(address, out _) && _counter.IsOverLimit(address, out _);
+    /// <summary>Counts one refused credential from <paramref name="address"/>; true (and a warning logged) when this one reached the limit.</summary>
+    public bool RecordFailure(IPAddress? address)
+    {
+        if (!_counter.TryCount(address, out _) || !_counter.IsOverLimit(address, out _))
+        {
+            return false;
+        }
+
+        Log.LimitReached(logger, address?.ToString() ?? "unknown", options.Value.FailedAuthenticationsPerMinute);
+        return true;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6203, EventName = "AuthenticationLimitReached", Level = LogLevel.Warning, Message = "{Address} presented {Limit} refused credentials this minute; its credentials are refused with 429 until the minute is over")]
+        public static partial void LimitReached(ILogger logger, [Compliance.PrivateData] string address, int limit);
+    }
 }

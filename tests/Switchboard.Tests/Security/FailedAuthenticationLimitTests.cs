@@ -80,6 +80,45 @@ public sealed class FailedAuthenticationLimitTests
     }
 
     [Fact]
+    public async Task TheAuditEndpoints_ShareTheCount_WithTheToolEndpoints()
+    {
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await SwitchboardTestServer.StartAsync(
+            b => b.Services.AddSingleton<TimeProvider>(clock),
+            new Dictionary<string, string?> { ["Switchboard:Security:FailedAuthenticationsPerMinute"] = "2" },
+            authenticate: true,
+            cancellationToken: Token);
+        var auditor = server.IssueToken("audit:read tools:*");
+        using var forged = server.CreateHttpClient(auditor[..^4] + "AAAA");
+        using var good = server.CreateHttpClient(auditor);
+
+        using (var first = await forged.GetAsync("/audit/proof/0", Token))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, first.StatusCode);
+        }
+
+        using (var second = await forged.GetAsync("/v1/tools", Token))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, second.StatusCode);
+        }
+
+        using (var limitedProof = await good.GetAsync("/audit/proof/0", Token))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, limitedProof.StatusCode);
+            Assert.NotNull(limitedProof.Headers.RetryAfter?.Delta);
+        }
+
+        using (var limitedTools = await good.GetAsync("/v1/tools", Token))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, limitedTools.StatusCode);
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        using var proof = await good.GetAsync("/audit/proof/0", Token);
+        Assert.Equal(HttpStatusCode.OK, proof.StatusCode);
+    }
+
+    [Fact]
     public async Task ValidCredentials_NeverCountTowardsTheLimit()
     {
         await using var server = await SwitchboardTestServer.StartAsync(
@@ -101,7 +140,7 @@ public sealed class FailedAuthenticationLimitTests
     {
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var settings = new SecurityOptions { FailedAuthenticationsPerMinute = 2 };
-        var limiter = new FailedAuthenticationLimiter(Options.Create(settings), clock);
+        var limiter = new FailedAuthenticationLimiter(Options.Create(settings), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<FailedAuthenticationLimiter>.Instance);
         var attacker = IPAddress.Parse("203.0.113.7");
         var neighbour = IPAddress.Parse("203.0.113.8");
 

@@ -74,6 +74,21 @@ internal static class AuditEndpoints
         var options = services.GetRequiredService<IOptions<SecurityOptions>>().Value;
         var identity = services.GetRequiredService<ResourceIdentity>();
         var presence = BearerCredentials.Read(context.Request, options.MaxTokenBytes, out var token);
+        var failures = services.GetRequiredService<FailedAuthenticationLimiter>();
+        var address = context.Connection.RemoteIpAddress;
+        if (presence != CredentialPresence.None && failures.IsBlocked(address, out var retryAfter))
+        {
+            // The same per-address limit as the tool endpoints (one count shared by both), checked before validating.
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Problem(context, 429, "Too many refused credentials from this address; retry later.");
+            return false;
+        }
+
+        if (presence == CredentialPresence.Malformed)
+        {
+            failures.RecordFailure(address);
+        }
+
         if (presence != CredentialPresence.Token)
         {
             context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, null, ReadScope);
@@ -84,6 +99,7 @@ internal static class AuditEndpoints
         var outcome = await services.GetRequiredService<AccessTokenValidator>().ValidateAsync(token, context.RequestAborted);
         if (outcome.Principal is null)
         {
+            failures.RecordFailure(address);
             context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, "invalid_token", null);
             await Problem(context, 401, "The bearer token is not acceptable.");
             return false;
