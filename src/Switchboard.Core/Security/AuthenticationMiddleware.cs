@@ -19,8 +19,7 @@ namespace Switchboard.Security;
 /// </summary>
 internal sealed partial class AuthenticationMiddleware(
     RequestDelegate next,
-    AccessTokenValidator validator,
-    FailedAuthenticationLimiter failures,
+    BearerAuthentication bearer,
     ResourceIdentity identity,
     IOptions<SecurityOptions> options,
     ILogger<AuthenticationMiddleware> logger)
@@ -42,44 +41,29 @@ internal sealed partial class AuthenticationMiddleware(
 
     private async Task AuthenticateAsync(HttpContext context)
     {
-        var presence = BearerCredentials.Read(context.Request, options.Value.MaxTokenBytes, out var token);
-        if (presence == CredentialPresence.None)
+        var check = await bearer.CheckAsync(context);
+        switch (check.Kind)
         {
-            await ChallengeAsync(context, StatusCodes.Status401Unauthorized, error: null);
-            return;
+            case BearerCheckKind.Accepted:
+                context.User = check.Principal!;
+                await next(context);
+                return;
+            case BearerCheckKind.None:
+                await ChallengeAsync(context, StatusCodes.Status401Unauthorized, error: null);
+                return;
+            case BearerCheckKind.Throttled:
+                BearerAuthentication.SetThrottled(context.Response, check);
+                await WriteBodyAsync(context, $"Too Many Requests: too many refused credentials from this address; retry in {check.RetryAfterSeconds} s.");
+                return;
+            case BearerCheckKind.Malformed:
+                Log.Refused(logger, check.Detail!);
+                await ChallengeAsync(context, StatusCodes.Status400BadRequest, "invalid_request");
+                return;
+            default:
+                Log.Refused(logger, check.Detail!);
+                await ChallengeAsync(context, StatusCodes.Status401Unauthorized, "invalid_token");
+                return;
         }
-
-        var address = context.Connection.RemoteIpAddress;
-        if (failures.IsBlocked(address, out var retryAfter))
-        {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            Log.Throttled(logger, address?.ToString() ?? "unknown", seconds);
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            context.Response.Headers.CacheControl = "no-store";
-            await WriteBodyAsync(context, $"Too Many Requests: too many refused credentials from this address; retry in {seconds} s.");
-            return;
-        }
-
-        if (presence == CredentialPresence.Malformed)
-        {
-            failures.RecordFailure(address);
-            Log.Refused(logger, "malformed credentials");
-            await ChallengeAsync(context, StatusCodes.Status400BadRequest, "invalid_request");
-            return;
-        }
-
-        var outcome = await validator.ValidateAsync(token, context.RequestAborted);
-        if (outcome.Principal is null)
-        {
-            failures.RecordFailure(address);
-            Log.Refused(logger, outcome.Detail);
-            await ChallengeAsync(context, StatusCodes.Status401Unauthorized, "invalid_token");
-            return;
-        }
-
-        context.User = outcome.Principal;
-        await next(context);
     }
 
     private Task ChallengeAsync(HttpContext context, int status, string? error)
@@ -148,8 +132,5 @@ internal sealed partial class AuthenticationMiddleware(
     {
         [LoggerMessage(EventId = 6201, EventName = "AuthenticationRefused", Level = LogLevel.Information, Message = "Refused credentials: {Reason}")]
         public static partial void Refused(ILogger logger, string reason);
-
-        [LoggerMessage(EventId = 6202, EventName = "AuthenticationThrottled", Level = LogLevel.Debug, Message = "Refused credentials from {Address} without checking them: too many failures this minute (retry in {Seconds} s)")]
-        public static partial void Throttled(ILogger logger, [Compliance.PrivateData] string address, int seconds);
     }
 }

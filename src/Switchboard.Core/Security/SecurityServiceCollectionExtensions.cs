@@ -34,6 +34,7 @@ public static class SecurityServiceCollectionExtensions
         services.TryAddSingleton<TokenEndpoint>();
         services.TryAddSingleton<TokenRequestLimiter>();
         services.TryAddSingleton<FailedAuthenticationLimiter>();
+        services.TryAddSingleton<BearerAuthentication>();
         services.TryAddSingleton<PolicyProvider>();
         services.TryAddSingleton<ToolAccess>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, AuthorizationStage>());

@@ -17,15 +17,19 @@ public sealed class FailedAuthenticationLimitTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    /// <summary>A server with authentication on and this failed-authentication limit (the test server turns it off by default).</summary>
+    private static Task<SwitchboardTestServer> StartAsync(int limit, FakeTimeProvider? clock)
+        => SwitchboardTestServer.StartAsync(
+            clock is null ? null : b => b.Services.AddSingleton<TimeProvider>(clock),
+            new Dictionary<string, string?> { ["Switchboard:Security:FailedAuthenticationsPerMinute"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            authenticate: true,
+            cancellationToken: Token);
+
     [Fact]
     public async Task RefusedCredentials_AreLimitedPerAddress_ThenEvenAValidTokenWaits_UntilTheWindowEnds()
     {
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        await using var server = await SwitchboardTestServer.StartAsync(
-            b => b.Services.AddSingleton<TimeProvider>(clock),
-            new Dictionary<string, string?> { ["Switchboard:Security:FailedAuthenticationsPerMinute"] = "3" },
-            authenticate: true,
-            cancellationToken: Token);
+        await using var server = await StartAsync(limit: 3, clock);
         var valid = server.IssueToken("tools:*");
         using var forged = server.CreateHttpClient(valid[..^4] + "AAAA");
         using var malformed = server.CreateHttpClient();
@@ -83,11 +87,7 @@ public sealed class FailedAuthenticationLimitTests
     public async Task TheAuditEndpoints_ShareTheCount_WithTheToolEndpoints()
     {
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        await using var server = await SwitchboardTestServer.StartAsync(
-            b => b.Services.AddSingleton<TimeProvider>(clock),
-            new Dictionary<string, string?> { ["Switchboard:Security:FailedAuthenticationsPerMinute"] = "2" },
-            authenticate: true,
-            cancellationToken: Token);
+        await using var server = await StartAsync(limit: 2, clock);
         var auditor = server.IssueToken("audit:read tools:*");
         using var forged = server.CreateHttpClient(auditor[..^4] + "AAAA");
         using var good = server.CreateHttpClient(auditor);
@@ -121,11 +121,7 @@ public sealed class FailedAuthenticationLimitTests
     [Fact]
     public async Task ValidCredentials_NeverCountTowardsTheLimit()
     {
-        await using var server = await SwitchboardTestServer.StartAsync(
-            null,
-            new Dictionary<string, string?> { ["Switchboard:Security:FailedAuthenticationsPerMinute"] = "2" },
-            authenticate: true,
-            cancellationToken: Token);
+        await using var server = await StartAsync(limit: 2, clock: null);
         using var good = server.CreateHttpClient(server.IssueToken("tools:*"));
 
         for (var i = 0; i < 10; i++)

@@ -71,41 +71,30 @@ internal static class AuditEndpoints
     private static async Task<bool> AuthorizeAsync(HttpContext context)
     {
         var services = context.RequestServices;
-        var options = services.GetRequiredService<IOptions<SecurityOptions>>().Value;
         var identity = services.GetRequiredService<ResourceIdentity>();
-        var presence = BearerCredentials.Read(context.Request, options.MaxTokenBytes, out var token);
-        var failures = services.GetRequiredService<FailedAuthenticationLimiter>();
-        var address = context.Connection.RemoteIpAddress;
-        if (presence != CredentialPresence.None && failures.IsBlocked(address, out var retryAfter))
+        var check = await services.GetRequiredService<BearerAuthentication>().CheckAsync(context);
+        if (check.Kind == BearerCheckKind.Throttled)
         {
-            // The same per-address limit as the tool endpoints (one count shared by both), checked before validating.
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await Problem(context, 429, "Too many refused credentials from this address; retry later.");
+            BearerAuthentication.SetThrottled(context.Response, check);
+            await Problem(context, 429, $"Too many refused credentials from this address; retry in {check.RetryAfterSeconds} s.");
             return false;
         }
 
-        if (presence == CredentialPresence.Malformed)
-        {
-            failures.RecordFailure(address);
-        }
-
-        if (presence != CredentialPresence.Token)
+        if (check.Kind is BearerCheckKind.None or BearerCheckKind.Malformed)
         {
             context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, null, ReadScope);
             await Problem(context, 401, "This endpoint needs a bearer token with the scope audit:read.");
             return false;
         }
 
-        var outcome = await services.GetRequiredService<AccessTokenValidator>().ValidateAsync(token, context.RequestAborted);
-        if (outcome.Principal is null)
+        if (check.Kind != BearerCheckKind.Accepted)
         {
-            failures.RecordFailure(address);
             context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, "invalid_token", null);
             await Problem(context, 401, "The bearer token is not acceptable.");
             return false;
         }
 
-        var scopes = (outcome.Principal.FindFirst(SwitchboardClaims.Scope)?.Value ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var scopes = (check.Principal!.FindFirst(SwitchboardClaims.Scope)?.Value ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (!scopes.Contains(ReadScope, StringComparer.Ordinal))
         {
             context.Response.Headers.WWWAuthenticate = AuthenticationMiddleware.Challenge(identity, "insufficient_scope", ReadScope);
