@@ -14,7 +14,7 @@ internal sealed partial class ComplianceOptionsValidator : IValidateOptions<Comp
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        var known = BuiltInDetectors.EntityTypes.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var known = BuiltInDetectors.Create(["US"]).Select(d => d.EntityType).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         foreach (var region in options.PhoneRegions)
         {

@@ -33,23 +33,17 @@ public static class BuiltInDetectors
     public const string PrivateKey = "PRIVATE_KEY";
     public const string Jwt = "JWT";
 
-    /// <summary>
-    /// The entity types <see cref="Create"/> returns, in its order, without building them: compiling the
-    /// non-backtracking patterns is the most expensive part of start-up, and checking configuration needs only the names.
-    /// </summary>
-    public static IReadOnlyList<string> EntityTypes { get; } =
-    [
-        Email, Phone, CreditCard, Iban, IpAddress, IpAddress, UsSsn, ChinaResidentId, ChinaMobile, ChinaUscc,
-        AwsAccessKey, GitHubToken, SlackToken, AnthropicApiKey, OpenAiApiKey, PrivateKey, Jwt,
-    ];
-
     internal static Regex Compile(string pattern, RegexOptions extra = RegexOptions.None)
         => new(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | extra, MatchTimeout);
 
     /// <summary>A built-in pattern, compiled on first use (thread-safe, once).</summary>
     private static Lazy<Regex> Later(string pattern) => new(() => Compile(pattern), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Creates the built-in detectors. Phone numbers without a '+' are read as numbers of <paramref name="phoneRegions"/>.</summary>
+    /// <summary>
+    /// Creates the built-in detectors. Phone numbers without a '+' are read as numbers of <paramref name="phoneRegions"/>.
+    /// Cheap: no pattern is compiled and no phone metadata is loaded until a detector is first used, so checking
+    /// configuration can build them just to read their names.
+    /// </summary>
     public static IReadOnlyList<Detector> Create(IReadOnlyList<string> phoneRegions)
     {
         var phones = new PhoneValidator(phoneRegions);

@@ -73,6 +73,9 @@ public sealed class Detector
 
     internal Regex Pattern => _pattern.Value;
 
+    /// <summary>Whether the pattern has been compiled yet (start-up must not compile any).</summary>
+    internal bool PatternBuilt => _pattern.IsValueCreated;
+
     internal MatchBoundary Boundary { get; }
 
     internal CandidateValidator? Validator { get; }
