@@ -13,8 +13,8 @@ using Switchboard.Transports.Mcp;
 namespace Switchboard.Transports.WebSockets;
 
 /// <summary>
-/// Serves MCP over one WebSocket connection (<c>/ws</c>, subprotocol <c>mcp</c>): an MCP SDK server per connection
-/// (so 2025-11-25 clients get their <c>initialize</c> lifecycle and 2026-07-28 requests carry <c>_meta</c>), many
+/// Serves MCP over one WebSocket connection (<c>/ws</c>, subprotocol <c>mcp</c>): the MCP SDK server behind it (kept for a
+/// 2025-11-25 <c>initialize</c> session, let go between requests of a 2026-07-28 one: see <see cref="WebSocketConnection"/>), many
 /// requests in flight answered as they finish, bounded reading, a per-message size limit, JSON-RPC errors for malformed
 /// messages without closing, an idle timeout, and a graceful close on shutdown once in-flight calls have finished.
 /// </summary>
@@ -31,12 +31,16 @@ internal sealed partial class WebSocketConnectionHandler(
 
     private int _connections;
     private long _accepted;
+    private long _serversStarted;
 
     /// <summary>Connections currently open.</summary>
     public int OpenConnections => Volatile.Read(ref _connections);
 
     /// <summary>Connections accepted since start (only grows, so a short-lived connection is never missed).</summary>
     public long AcceptedConnections => Interlocked.Read(ref _accepted);
+
+    /// <summary>MCP SDK servers made for connections since start: one per 2025-11-25 session, one per burst of 2026-07-28 requests.</summary>
+    public long ServersStarted => Interlocked.Read(ref _serversStarted);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -77,39 +81,44 @@ internal sealed partial class WebSocketConnectionHandler(
     private async Task ServeAsync(HttpContext context, WebSocket socket, WebSocketTransportOptions settings)
     {
         var connectionId = context.Connection.Id;
-        await using var transport = new WebSocketServerTransport(socket, connectionId, settings.MaxInFlightPerConnection, context.User, timeProvider);
-        // One options instance for every connection, as the SDK's own Streamable HTTP handler shares it across sessions:
-        // the server copies what it needs and never changes it, and building it per connection cost about 2 KB of every
+        // One options instance for every server, as the SDK's own Streamable HTTP handler shares it across sessions: the
+        // server copies what it needs and never changes it, and building it per connection cost about 2 KB of every
         // idle connection (measured: 25.7 -> 23.7 KB of managed heap per idle connection).
-        await using var server = McpServer.Create(transport, serverOptions.Value, loggerFactory, context.RequestServices);
-        using var registration = sessions.Track(server);
-        using var serverStop = new CancellationTokenSource();
+        var mcpOptions = serverOptions.Value;
+        var services = context.RequestServices;
+        // Disposed after the log line below: no more input reaches the SDK, which finishes the handlers already running
+        // (their answers are dropped if the socket is gone).
+        await using var connection = new WebSocketConnection(
+            socket,
+            connectionId,
+            settings.MaxInFlightPerConnection,
+            settings.ReleaseIdleServers,
+            t =>
+            {
+                Interlocked.Increment(ref _serversStarted);
+                return McpServer.Create(t, mcpOptions, loggerFactory, services);
+            },
+            sessions,
+            context.User,
+            timeProvider);
 
-        // Each message is its own trace. Started here, the SDK server's message loop would inherit the upgrade request's
-        // activity, and every call of the connection (hours of them) would be one trace: one trace id in every audit
-        // record, child spans of a span that ends only when the connection does.
-        var upgradeActivity = Activity.Current;
-        Activity.Current = null;
-        var serverRun = server.RunAsync(serverStop.Token);
-        Activity.Current = upgradeActivity;
-
-        var connection = new ConnectionState(socket, transport);
-        using var idleTimer = timeProvider.CreateTimer(static s => ((ConnectionState)s!).OnIdleCheck(), connection, settings.IdleTimeout, Timeout.InfiniteTimeSpan);
-        connection.IdleTimer = idleTimer;
-        connection.IdleTimeout = settings.IdleTimeout;
-        connection.TimeProvider = timeProvider;
-        using var stopping = lifetime.ApplicationStopping.Register(static s => ((ConnectionState)s!).BeginShutdown(), connection);
+        var state = new ConnectionLifetime(socket, connection);
+        using var idleTimer = timeProvider.CreateTimer(static s => ((ConnectionLifetime)s!).OnIdleCheck(), state, settings.IdleTimeout, Timeout.InfiniteTimeSpan);
+        state.IdleTimer = idleTimer;
+        state.IdleTimeout = settings.IdleTimeout;
+        state.TimeProvider = timeProvider;
+        using var stopping = lifetime.ApplicationStopping.Register(static s => ((ConnectionLifetime)s!).BeginShutdown(), state);
 
         // The connection lives no longer than the credentials it was opened with.
         using var expiry = CredentialsExpiry(context.User) is { } expiresAt
-            ? timeProvider.CreateTimer(static s => _ = ((ConnectionState)s!).CloseAsync(WebSocketCloseStatus.PolicyViolation, "token expired"), connection, Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan)
+            ? timeProvider.CreateTimer(static s => _ = ((ConnectionLifetime)s!).CloseAsync(WebSocketCloseStatus.PolicyViolation, "token expired"), state, Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan)
             : null;
 
         Log.Connected(logger, connectionId);
         var reason = "client closed";
         try
         {
-            reason = await ReadLoopAsync(connection, settings, context.RequestAborted);
+            reason = await ReadLoopAsync(state, settings, context.RequestAborted);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
@@ -117,17 +126,6 @@ internal sealed partial class WebSocketConnectionHandler(
         }
         finally
         {
-            // No more input: the SDK finishes handlers already running (their answers are dropped if the socket is gone).
-            transport.CompleteIncoming();
-            try
-            {
-                await serverRun.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
-            }
-            catch (TimeoutException)
-            {
-                await serverStop.CancelAsync();
-            }
-
             Log.Disconnected(logger, connectionId, reason);
         }
     }
@@ -140,14 +138,14 @@ internal sealed partial class WebSocketConnectionHandler(
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Reads one message at a time until the client closes, the server closes, or the connection breaks.</summary>
-    private async Task<string> ReadLoopAsync(ConnectionState connection, WebSocketTransportOptions settings, CancellationToken aborted)
+    private async Task<string> ReadLoopAsync(ConnectionLifetime state, WebSocketTransportOptions settings, CancellationToken aborted)
     {
-        var socket = connection.Socket;
-        var transport = connection.Transport;
+        var socket = state.Socket;
+        var connection = state.Connection;
         while (true)
         {
             // Backpressure: wait for an in-flight slot before reading anything more from this client.
-            await transport.AcquireReadSlotAsync(aborted);
+            await connection.AcquireReadSlotAsync(aborted);
 
             // Wait for the next frame with a zero-byte read, so an idle connection holds no receive buffer; the buffer
             // is rented from the pool only while a message is being read (10,000 idle connections each kept 16 KiB).
@@ -160,43 +158,43 @@ internal sealed partial class WebSocketConnectionHandler(
                     : await ReceiveMessageAsync(socket, buffer, settings.MaxMessageBytes, aborted);
             if (kind == WebSocketMessageType.Close)
             {
-                transport.ReleaseReadSlot();
-                await connection.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
-                return connection.CloseReason ?? "client closed";
+                connection.ReleaseReadSlot();
+                await state.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+                return state.CloseReason ?? "client closed";
             }
 
-            connection.Touch();
+            state.Touch();
             if (tooLarge)
             {
-                transport.ReleaseReadSlot();
-                await transport.SendErrorAsync(default, -32600, $"Message too large: the limit is {settings.MaxMessageBytes} bytes.", aborted);
-                await connection.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too large");
+                connection.ReleaseReadSlot();
+                await connection.SendErrorAsync(default, -32600, $"Message too large: the limit is {settings.MaxMessageBytes} bytes.", aborted);
+                await state.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too large");
                 return "message too large";
             }
 
             if (kind == WebSocketMessageType.Binary)
             {
-                transport.ReleaseReadSlot();
-                await transport.SendErrorAsync(default, -32600, "Invalid request: send JSON-RPC messages as text frames.", aborted);
+                connection.ReleaseReadSlot();
+                await connection.SendErrorAsync(default, -32600, "Invalid request: send JSON-RPC messages as text frames.", aborted);
                 continue;
             }
 
             if (!WebSocketServerTransport.TryParse(buffer.WrittenSpan, out var message, out var errorId, out var code, out var error))
             {
-                transport.ReleaseReadSlot();
-                Log.MalformedMessage(logger, connection.Transport.SessionId ?? string.Empty, code);
-                await transport.SendErrorAsync(errorId, code, error, aborted);
+                connection.ReleaseReadSlot();
+                Log.MalformedMessage(logger, connection.Id, code);
+                await connection.SendErrorAsync(errorId, code, error, aborted);
                 continue;
             }
 
-            if (connection.IsShuttingDown && message is JsonRpcRequest refused)
+            if (state.IsShuttingDown && message is JsonRpcRequest refused)
             {
-                transport.ReleaseReadSlot();
-                await transport.SendErrorAsync(refused.Id, -32000, "The server is shutting down; reconnect and retry.", aborted);
+                connection.ReleaseReadSlot();
+                await connection.SendErrorAsync(refused.Id, -32000, "The server is shutting down; reconnect and retry.", aborted);
                 continue;
             }
 
-            await transport.DeliverAsync(message!, aborted);
+            await connection.DeliverAsync(message!, aborted);
         }
     }
 
@@ -259,13 +257,13 @@ internal sealed partial class WebSocketConnectionHandler(
     }
 
     /// <summary>Idle and shutdown bookkeeping of one connection.</summary>
-    private sealed class ConnectionState(WebSocket socket, WebSocketServerTransport transport)
+    private sealed class ConnectionLifetime(WebSocket socket, WebSocketConnection connection)
     {
         private int _closing;
 
         public WebSocket Socket { get; } = socket;
 
-        public WebSocketServerTransport Transport { get; } = transport;
+        public WebSocketConnection Connection { get; } = connection;
 
         public ITimer? IdleTimer { get; set; }
 
@@ -281,11 +279,11 @@ internal sealed partial class WebSocketConnectionHandler(
 
         public void OnIdleCheck()
         {
-            var idleFor = TimeProvider.GetElapsedTime(Transport.LastActivity);
-            if (Transport.RequestsInFlight > 0 || idleFor < IdleTimeout)
+            var idleFor = TimeProvider.GetElapsedTime(Connection.LastActivity);
+            if (Connection.RequestsInFlight > 0 || idleFor < IdleTimeout)
             {
                 // Busy, or something was sent since the timer was armed: check again later.
-                IdleTimer?.Change(Transport.RequestsInFlight > 0 ? IdleTimeout : IdleTimeout - idleFor, Timeout.InfiniteTimeSpan);
+                IdleTimer?.Change(Connection.RequestsInFlight > 0 ? IdleTimeout : IdleTimeout - idleFor, Timeout.InfiniteTimeSpan);
                 return;
             }
 
@@ -298,7 +296,7 @@ internal sealed partial class WebSocketConnectionHandler(
         {
             IsShuttingDown = true;
             CloseReason = "server shutting down";
-            Transport.ResponseSent += CloseWhenDrained;
+            Connection.ResponseSent += CloseWhenDrained;
             CloseWhenDrained();
         }
 
@@ -325,7 +323,7 @@ internal sealed partial class WebSocketConnectionHandler(
 
         private void CloseWhenDrained()
         {
-            if (Transport.RequestsInFlight == 0)
+            if (Connection.RequestsInFlight == 0)
             {
                 _ = CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
             }

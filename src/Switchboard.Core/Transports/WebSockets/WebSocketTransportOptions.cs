@@ -22,4 +22,11 @@ public sealed class WebSocketTransportOptions
 
     /// <summary>A connection with no message either way and no request in flight for this long is closed (1000, "idle timeout").</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Stop a connection's MCP SDK server once its last request is answered, when the server holds nothing a new one
+    /// would lack (a 2026-07-28 connection without <c>logging/setLevel</c> or a suspended handler); the next message makes
+    /// a new one. It saves about 7 KB of every idle connection; turning it off keeps one server per connection for good.
+    /// </summary>
+    public bool ReleaseIdleServers { get; set; } = true;
 }

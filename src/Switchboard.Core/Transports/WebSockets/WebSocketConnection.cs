@@ -1,0 +1,383 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Switchboard.Transports.Mcp;
+
+namespace Switchboard.Transports.WebSockets;
+
+/// <summary>
+/// One WebSocket connection: sending (one frame per message, one sender at a time), the in-flight slots that give TCP
+/// backpressure, the ids of requests not answered yet, and the MCP SDK server that serves the connection.
+/// </summary>
+/// <remarks>
+/// The SDK server is made when a message arrives and none is running. A connection that speaks 2026-07-28 (every
+/// request carries its own protocol version, capabilities and client info in <c>_meta</c>) keeps nothing in its server
+/// between requests, so once its last request is answered the server is stopped and let go, as the SDK's own
+/// Streamable HTTP handler serves each such request with a server of its own. An idle connection then holds only this
+/// object, the socket and Kestrel's connection (measured: about 7 KB of managed heap less per idle connection). A
+/// server is kept for the life of the connection when it holds state a fresh one would not have: an
+/// <c>initialize</c>d 2025-11-25 session, a logging level set by <c>logging/setLevel</c>, or a suspended handler
+/// waiting for the client's input (an <c>input_required</c> answer was sent).
+/// </remarks>
+internal sealed class WebSocketConnection : IAsyncDisposable
+{
+    private static readonly JsonTypeInfo<JsonRpcMessage> s_messageType = (JsonTypeInfo<JsonRpcMessage>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
+
+    private readonly WebSocket _socket;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly SemaphoreSlim _inFlight;
+    private readonly int _incomingCapacity;
+    private readonly bool _releaseIdleServers;
+    private readonly Func<ITransport, McpServer> _createServer;
+    private readonly McpSessionRegistry _sessions;
+    private readonly System.Security.Claims.ClaimsPrincipal? _user;
+    private readonly TimeProvider _timeProvider;
+    private readonly CancellationTokenSource _stopServers = new();
+
+    // Guards the open request ids (at most MaxInFlightPerConnection of them: a set under a lock, because an empty
+    // concurrent dictionary is about 500 bytes of every idle connection) and which server is serving.
+    private readonly Lock _gate = new();
+    private readonly HashSet<RequestId> _openRequests = [];
+    private ServingServer? _current;
+    private int _delivering;
+    private bool _keepServer;
+    private bool _closed;
+    private Task _stopping = Task.CompletedTask;
+
+    public WebSocketConnection(
+        WebSocket socket,
+        string connectionId,
+        int maxInFlight,
+        bool releaseIdleServers,
+        Func<ITransport, McpServer> createServer,
+        McpSessionRegistry sessions,
+        System.Security.Claims.ClaimsPrincipal? user,
+        TimeProvider timeProvider)
+    {
+        _socket = socket;
+        Id = connectionId;
+        _inFlight = new SemaphoreSlim(maxInFlight, maxInFlight);
+
+        // The SDK drains a server's queue quickly (it dispatches each message to its own task); the bound only matters
+        // for a client that floods notifications, which then waits on TCP like everyone else.
+        _incomingCapacity = Math.Max(16, maxInFlight * 2);
+        _releaseIdleServers = releaseIdleServers;
+        _createServer = createServer;
+        _sessions = sessions;
+        _user = user;
+        _timeProvider = timeProvider;
+        LastActivity = timeProvider.GetTimestamp();
+    }
+
+    /// <summary>Kestrel's connection id; also the session id every server of this connection reports.</summary>
+    public string Id { get; }
+
+    /// <summary>Requests received whose response has not been sent yet.</summary>
+    public int RequestsInFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _openRequests.Count;
+            }
+        }
+    }
+
+    /// <summary>Raised whenever a response leaves, so a shutdown can wait for the last one.</summary>
+    public event Action? ResponseSent;
+
+    /// <summary>When the last message was received or sent, from <see cref="TimeProvider.GetTimestamp"/>.</summary>
+    public long LastActivity { get; private set; }
+
+    /// <summary>Waits for an in-flight slot before the next message is read.</summary>
+    public Task AcquireReadSlotAsync(CancellationToken cancellationToken) => _inFlight.WaitAsync(cancellationToken);
+
+    /// <summary>Gives a slot back when the message read turned out not to be a request (or was refused).</summary>
+    public void ReleaseReadSlot() => _inFlight.Release();
+
+    /// <summary>Hands a parsed message to the connection's SDK server, making one if none is running. Requests keep their slot until answered.</summary>
+    public async ValueTask DeliverAsync(JsonRpcMessage message, CancellationToken cancellationToken)
+    {
+        LastActivity = _timeProvider.GetTimestamp();
+        message.Context ??= new JsonRpcMessageContext();
+        if (_user is not null)
+        {
+            message.Context.User = _user;
+        }
+
+        ServingServer? target = null;
+        var duplicate = false;
+        lock (_gate)
+        {
+            if (message is JsonRpcRequest request && !_openRequests.Add(request.Id))
+            {
+                duplicate = true;
+            }
+            else
+            {
+                // Counted under the same lock the releaser checks, so a server is never let go between choosing it here
+                // and writing the message to it.
+                _delivering++;
+                target = _current;
+            }
+        }
+
+        if (duplicate)
+        {
+            // A duplicate id would make two answers indistinguishable for the client.
+            ReleaseReadSlot();
+            await SendErrorAsync(((JsonRpcRequest)message).Id, (int)McpErrorCode.InvalidRequest, $"Request id {((JsonRpcRequest)message).Id} is already in use on this connection.", cancellationToken);
+            return;
+        }
+
+        if (message is not JsonRpcRequest)
+        {
+            ReleaseReadSlot();
+        }
+
+        try
+        {
+            if (target is null)
+            {
+                // Only this reader makes servers, and the releaser only takes one away, so there is never a second.
+                target = StartServer();
+                lock (_gate)
+                {
+                    _current = target;
+                }
+            }
+
+            message.Context.RelatedTransport = target.Transport;
+            await target.Transport.WriteAsync(message, cancellationToken);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _delivering--;
+            }
+        }
+
+        if (message is not JsonRpcRequest)
+        {
+            // A notification answers nothing, so this may be the last thing the server had to do.
+            ReleaseServerIfQuiet();
+        }
+    }
+
+    /// <summary>Sends a message of the SDK server; a response frees its request's slot.</summary>
+    public async Task SendAsync(JsonRpcMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message is JsonRpcResponse { Result: JsonObject result } && IsInputRequired(result))
+        {
+            // The server may hold a suspended handler for the client's retry; only this server instance can resume it.
+            lock (_gate)
+            {
+                _keepServer = true;
+            }
+        }
+
+        var payload = JsonSerializer.SerializeToUtf8Bytes(message, s_messageType);
+        await SendRawAsync(payload, cancellationToken);
+
+        if (message is JsonRpcMessageWithId { Id: var id } and (JsonRpcResponse or JsonRpcError) && Forget(id))
+        {
+            ReleaseReadSlot();
+            ResponseSent?.Invoke();
+            ReleaseServerIfQuiet();
+        }
+    }
+
+    /// <summary>Answers a message the SDK never saw (malformed, oversized, refused) with a JSON-RPC error.</summary>
+    public Task SendErrorAsync(RequestId id, int code, string message, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            switch (id.Id)
+            {
+                case string s:
+                    writer.WriteString("id", s);
+                    break;
+                case long l:
+                    writer.WriteNumber("id", l);
+                    break;
+                default:
+                    writer.WriteNull("id");
+                    break;
+            }
+
+            writer.WriteStartObject("error");
+            writer.WriteNumber("code", code);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return SendRawAsync(buffer.WrittenMemory, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops serving: no more input reaches the server, which finishes the handlers already running (their answers are
+    /// dropped if the socket is gone). Handlers still running after five seconds are cancelled.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        var grace = TimeSpan.FromSeconds(5);
+        ServingServer? last;
+        Task stopping;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            last = _current;
+            _current = null;
+            stopping = _stopping;
+        }
+
+        var stops = last is null ? stopping : Task.WhenAll(stopping, StopServerAsync(last));
+        try
+        {
+            await stops.WaitAsync(grace, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            await _stopServers.CancelAsync();
+            await stops.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        finally
+        {
+            _stopServers.Dispose();
+            _sendLock.Dispose();
+            _inFlight.Dispose();
+        }
+    }
+
+    private static bool IsInputRequired(JsonObject result)
+        => result.TryGetPropertyValue("resultType", out var kind) && kind is JsonValue value && value.TryGetValue<string>(out var text) && text == "input_required";
+
+    private ServingServer StartServer()
+    {
+        var transport = new WebSocketServerTransport(this, _incomingCapacity);
+        var server = _createServer(transport);
+        var tracking = _sessions.Track(server);
+
+        // Each message is its own trace. Started from the reader, the SDK server's message loop would inherit the upgrade
+        // request's activity, and every call of the connection (hours of them) would be one trace: one trace id in every
+        // audit record, child spans of a span that ends only when the connection does.
+        var upgradeActivity = Activity.Current;
+        Activity.Current = null;
+        var run = server.RunAsync(_stopServers.Token);
+        Activity.Current = upgradeActivity;
+        return new ServingServer(transport, server, tracking, run);
+    }
+
+    /// <summary>Lets the server go when nothing is in flight and it holds nothing a new server would lack.</summary>
+    private void ReleaseServerIfQuiet()
+    {
+        if (!_releaseIdleServers)
+        {
+            return;
+        }
+
+        ServingServer? released;
+        lock (_gate)
+        {
+            released = _current;
+            if (released is null || _closed || _keepServer || _delivering > 0 || _openRequests.Count > 0 || !HoldsNoSessionState(released.Server))
+            {
+                return;
+            }
+
+            _current = null;
+            var stop = StopServerAsync(released);
+            _stopping = _stopping.IsCompleted ? stop : Task.WhenAll(_stopping, stop);
+        }
+    }
+
+    /// <summary>
+    /// True for a server that only ever saw 2026-07-28 requests (their protocol version, capabilities and client info
+    /// come with each request) or none, and whose logging level was never set.
+    /// </summary>
+    private bool HoldsNoSessionState(McpServer server)
+    {
+#pragma warning disable MCP9005 // logging/setLevel is deprecated in 2026-07-28, but a client may still set a level that a new server would not have
+        if (server.LoggingLevel is not null)
+#pragma warning restore MCP9005
+        {
+            return false;
+        }
+
+        var version = server.NegotiatedProtocolVersion;
+        if (version is null || ProtocolVersions.IsModern(version))
+        {
+            return true;
+        }
+
+        // An initialized 2025-11-25 session: it keeps this server for good.
+        _keepServer = true;
+        return false;
+    }
+
+    private static async Task StopServerAsync(ServingServer serving)
+    {
+        try
+        {
+            serving.Transport.CompleteIncoming();
+            await serving.Run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        finally
+        {
+            serving.Tracking.Dispose();
+            await serving.Server.DisposeAsync();
+        }
+    }
+
+    private bool Forget(RequestId id)
+    {
+        lock (_gate)
+        {
+            return _openRequests.Remove(id);
+        }
+    }
+
+    private async Task SendRawAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            {
+                // The client is gone; its pending answers have nowhere to go.
+                return;
+            }
+
+            await _socket.SendAsync(payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+            LastActivity = _timeProvider.GetTimestamp();
+        }
+        catch (WebSocketException)
+        {
+            // Same: the connection broke while sending.
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private sealed record ServingServer(WebSocketServerTransport Transport, McpServer Server, IDisposable Tracking, Task Run);
+}

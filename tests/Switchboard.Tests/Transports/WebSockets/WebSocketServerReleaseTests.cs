@@ -1,0 +1,279 @@
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Switchboard.Conversations;
+using Switchboard.Hosting;
+using Switchboard.Tests.Conversations;
+using Switchboard.Tests.TestSupport;
+using Switchboard.Transports.Mcp;
+using Switchboard.Transports.WebSockets;
+
+namespace Switchboard.Tests.Transports.WebSockets;
+
+/// <summary>
+/// A 2026-07-28 WebSocket connection lets its MCP SDK server go once its last request is answered and gets a new one for
+/// the next message; a server that holds session state (an initialized 2025-11-25 session, a suspended handler) is kept.
+/// Real Kestrel, real sockets; the server counts come from the handler and the session registry.
+/// </summary>
+public sealed class WebSocketServerReleaseTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static Task<SwitchboardTestServer> StartAsync(ProbeState? state = null, Dictionary<string, string?>? configuration = null)
+        => SwitchboardTestServer.StartAsync(
+            configure: b =>
+            {
+                b.Services.AddSingleton(state ?? new ProbeState());
+                b.Services.AddSingleton<AskState>();
+                b.AddPlugin<ProbeTools>(ProbeTools.PluginName, "1.0.0");
+                b.AddPlugin<AskTools>(AskTools.PluginName, "1.0.0");
+                b.AddPlugin<TallyTools>(TallyTools.PluginName, "1.0.0").AddConversation(TallyTools.Conversation);
+            },
+            configuration: configuration,
+            cancellationToken: Token);
+
+    private static JsonObject Echo(object id, string text) => McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = text }, McpHttp.ModernMeta());
+
+    private static JsonObject ElicitingMeta()
+    {
+        var meta = McpHttp.ModernMeta();
+        meta["io.modelcontextprotocol/clientCapabilities"] = new JsonObject { ["elicitation"] = new JsonObject() };
+        return meta;
+    }
+
+    private static string Text(JsonObject response) => response["result"]!["content"]![0]!["text"]!.GetValue<string>();
+
+    [Fact]
+    public async Task ModernConnection_LetsItsServerGo_WhenTheLastAnswerLeaves_AndTheNextRequestGetsANewOne()
+    {
+        await using var server = await StartAsync();
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        await socket.SendAsync(Echo(1, "first"), Token);
+        Assert.Equal("first", Text((await socket.ReceiveResponseAsync(1, Token)).Response));
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
+        Assert.Equal(1, handler.ServersStarted);
+
+        await socket.SendAsync(Echo(2, "second"), Token);
+        Assert.Equal("second", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
+        Assert.Equal(2, handler.ServersStarted);
+        Assert.Equal(1, handler.OpenConnections);
+    }
+
+    [Fact]
+    public async Task ModernConnection_KeepsItsServer_WhileARequestIsInFlight()
+    {
+        var state = new ProbeState();
+        await using var server = await StartAsync(state);
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        await socket.SendAsync(McpWebSocket.Call("gate", "probe_gate", new JsonObject { ["tag"] = "held" }, McpHttp.ModernMeta()), Token);
+        await state.GateStarted.WaitAsync(Token);
+        for (var id = 1; id <= 3; id++)
+        {
+            // Each echo is answered while the gate call is still in flight, so the server must stay.
+            await socket.SendAsync(Echo(id, "while held " + id), Token);
+            Assert.Equal("while held " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+        }
+
+        state.Gate.Release();
+        Assert.Equal("passed held", Text((await socket.ReceiveResponseAsync("gate", Token)).Response));
+        Assert.Equal(1, handler.ServersStarted);
+
+        await WaitUntilAsync(() => server.GetRequiredService<McpSessionRegistry>().Count.Sessions == 0);
+        await socket.SendAsync(Echo(4, "after"), Token);
+        Assert.Equal("after", Text((await socket.ReceiveResponseAsync(4, Token)).Response));
+        Assert.Equal(2, handler.ServersStarted);
+    }
+
+    [Fact]
+    public async Task InitializedLegacySession_KeepsItsServer_ForTheLifeOfTheConnection()
+    {
+        await using var server = await StartAsync();
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+        await socket.InitializeAsync(Token);
+
+        for (var id = 2; id <= 4; id++)
+        {
+            await socket.SendAsync(McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = "legacy " + id }), Token);
+            Assert.Equal("legacy " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+        }
+
+        // A new server would not know the session was initialized: every request went to the first one.
+        Assert.Equal(1, handler.ServersStarted);
+        Assert.Equal(1, server.GetRequiredService<McpSessionRegistry>().Count.Sessions);
+    }
+
+    [Fact]
+    public async Task ConversationState_CarriesAcrossServers_OnAModernConnection()
+    {
+        await using var server = await StartAsync();
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        await socket.SendAsync(McpWebSocket.Call(1, "tally_count", new JsonObject { ["delta"] = 2 }, McpHttp.ModernMeta()), Token);
+        var (first, _) = await socket.ReceiveResponseAsync(1, Token);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
+        await socket.SendAsync(McpWebSocket.Call(2, "tally_count", new JsonObject { ["delta"] = 3 }, McpHttp.ModernMeta()), Token);
+        var (second, _) = await socket.ReceiveResponseAsync(2, Token);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
+        await socket.SendAsync(McpWebSocket.Call(3, "tally_read", new JsonObject(), McpHttp.ModernMeta()), Token);
+        var (read, _) = await socket.ReceiveResponseAsync(3, Token);
+
+        // Three servers, one conversation: it is keyed by the connection, not by the server that happened to serve it.
+        Assert.Equal(3, handler.ServersStarted);
+        Assert.Equal(5, JsonNode.Parse(Text(read))!["hits"]!.GetValue<long>());
+        Assert.Equal(
+            first["result"]!["_meta"]![ConversationProtocol.HandleMetaKey]!.GetValue<string>(),
+            second["result"]!["_meta"]![ConversationProtocol.HandleMetaKey]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SuspendedHandler_KeepsItsServer_SoTheRetryResumesIt()
+    {
+        await using var server = await StartAsync();
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var asked = server.GetRequiredService<AskState>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        await socket.SendAsync(McpWebSocket.Call(1, "ask_name", new JsonObject(), ElicitingMeta()), Token);
+        var (question, _) = await socket.ReceiveResponseAsync(1, Token);
+        Assert.Equal("input_required", question["result"]!["resultType"]!.GetValue<string>());
+        var requestState = question["result"]!["requestState"]!.GetValue<string>();
+        var key = question["result"]!["inputRequests"]!.AsObject().Single().Key;
+
+        // Another request, answered while the handler waits: the server must not be let go after it.
+        await socket.SendAsync(Echo(2, "meanwhile"), Token);
+        Assert.Equal("meanwhile", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+
+        var retry = McpWebSocket.Call(3, "ask_name", new JsonObject(), ElicitingMeta());
+        retry["params"]!["requestState"] = requestState;
+        retry["params"]!["inputResponses"] = new JsonObject { [key] = new JsonObject { ["action"] = "accept", ["content"] = new JsonObject { ["name"] = "Ada" } } };
+        await socket.SendAsync(retry, Token);
+        var (answer, _) = await socket.ReceiveResponseAsync(3, Token);
+
+        Assert.Equal("hello Ada", Text(answer));
+        Assert.Equal(1, asked.Started);
+        Assert.Equal(1, handler.ServersStarted);
+    }
+
+    [Fact]
+    public async Task NotificationAlone_MakesAServer_ThatIsLetGoAgain()
+    {
+        await using var server = await StartAsync();
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/cancelled", ["params"] = new JsonObject { ["requestId"] = 99 } }, Token);
+        await WaitUntilAsync(() => handler.ServersStarted == 1);
+        await WaitUntilAsync(() => server.GetRequiredService<McpSessionRegistry>().Count.Sessions == 0);
+
+        await socket.SendAsync(Echo(1, "still served"), Token);
+        Assert.Equal("still served", Text((await socket.ReceiveResponseAsync(1, Token)).Response));
+    }
+
+    [Fact]
+    public async Task WithReleaseTurnedOff_AConnectionKeepsOneServer()
+    {
+        await using var server = await StartAsync(configuration: new() { ["Switchboard:WebSockets:ReleaseIdleServers"] = "false" });
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        for (var id = 1; id <= 3; id++)
+        {
+            await socket.SendAsync(Echo(id, "kept " + id), Token);
+            Assert.Equal("kept " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+        }
+
+        Assert.Equal(1, handler.ServersStarted);
+        Assert.Equal(1, server.GetRequiredService<McpSessionRegistry>().Count.Sessions);
+    }
+
+    [Fact]
+    public async Task RequestsArrivingWhileServersComeAndGo_AreAllAnsweredOnce()
+    {
+        // Bursts of 1 to 8 requests, the next sent as soon as any answer arrives: the connection's last answer and its
+        // next request race each other all the time, so servers are let go and made while messages are on their way.
+        await using var server = await StartAsync();
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        var answered = new Dictionary<string, string>();
+        var next = 0;
+        for (var round = 0; round < 60; round++)
+        {
+            var burst = 1 + (round % 8);
+            var ids = Enumerable.Range(next, burst).Select(i => "r" + i).ToList();
+            next += burst;
+            foreach (var id in ids)
+            {
+                await socket.SendAsync(Echo(id, "text of " + id), Token);
+            }
+
+            var pending = ids.ToHashSet();
+            while (pending.Count > 0)
+            {
+                var message = await socket.ReceiveAsync(Token) ?? throw new InvalidOperationException("The connection closed.");
+                var id = message["id"]!.GetValue<string>();
+                Assert.True(pending.Remove(id), "unexpected or repeated answer " + id);
+                answered.Add(id, Text(message));
+            }
+        }
+
+        Assert.Equal(next, answered.Count);
+        Assert.All(answered, pair => Assert.Equal("text of " + pair.Key, pair.Value));
+        Assert.InRange(handler.ServersStarted, 2, 60);
+        await WaitUntilAsync(() => server.GetRequiredService<McpSessionRegistry>().Count.Sessions == 0);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(10, deadline.Token);
+        }
+    }
+}
+
+/// <summary>How many times <c>ask_name</c> started (a resumed handler does not start again).</summary>
+public sealed class AskState
+{
+#pragma warning disable CA1051 // Interlocked needs a field.
+    public int Started;
+#pragma warning restore CA1051
+}
+
+/// <summary>A tool that asks the client for a name mid-call: on 2026-07-28 the SDK suspends it and answers <c>input_required</c>.</summary>
+[McpServerToolType]
+public sealed class AskTools(AskState state)
+{
+    public const string PluginName = "ask";
+
+    [McpServerTool(Name = "name"), Description("Asks the client for a name, then greets it.")]
+    public async Task<string> Name(McpServer server, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref state.Started);
+        var answer = await server.ElicitAsync(
+            new ElicitRequestParams
+            {
+                Message = "What is your name?",
+                RequestedSchema = new ElicitRequestParams.RequestSchema
+                {
+                    Properties = { ["name"] = new ElicitRequestParams.StringSchema() },
+                    Required = ["name"],
+                },
+            },
+            cancellationToken);
+        return answer is { Action: "accept", Content: { } content } && content.TryGetValue("name", out var name) ? "hello " + name.GetString() : "no name";
+    }
+}
