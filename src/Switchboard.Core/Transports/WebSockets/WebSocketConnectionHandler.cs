@@ -92,7 +92,7 @@ internal sealed partial class WebSocketConnectionHandler(
             socket,
             connectionId,
             settings.MaxInFlightPerConnection,
-            settings.ReleaseIdleServers,
+            settings.ReleaseIdleServers ? settings.ServerLinger : null,
             t =>
             {
                 Interlocked.Increment(ref _serversStarted);

@@ -70,6 +70,11 @@ internal sealed class WebSocketTransportOptionsValidator : IValidateOptions<WebS
             failures.Add("Switchboard:WebSockets:IdleTimeout must be positive.");
         }
 
+        if (options.ServerLinger < TimeSpan.Zero)
+        {
+            failures.Add("Switchboard:WebSockets:ServerLinger must not be negative (zero lets a server go after every answer).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -24,9 +24,16 @@ public sealed class WebSocketTransportOptions
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Stop a connection's MCP SDK server once its last request is answered, when the server holds nothing a new one
-    /// would lack (a 2026-07-28 connection without <c>logging/setLevel</c> or a suspended handler); the next message makes
-    /// a new one. It saves about 7 KB of every idle connection; turning it off keeps one server per connection for good.
+    /// Let a connection's MCP SDK server go when it holds nothing a new one would lack (a 2026-07-28 connection without
+    /// <c>logging/setLevel</c> or a suspended handler); the next message makes a new one. It saves about 8.5 KB of every
+    /// idle connection; turning it off keeps one server per connection for good.
     /// </summary>
     public bool ReleaseIdleServers { get; set; } = true;
+
+    /// <summary>
+    /// A connection whose requests arrive less than this apart keeps its server between them, and lets it go once it has
+    /// been quiet this long; a connection whose requests come further apart lets it go as soon as each is answered.
+    /// Zero lets it go after every answer.
+    /// </summary>
+    public TimeSpan ServerLinger { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -34,6 +34,9 @@ public sealed class WebSocketServerReleaseTests
             configuration: configuration,
             cancellationToken: Token);
 
+    /// <summary>Configuration with the given linger (zero: the server goes after every answer).</summary>
+    private static Dictionary<string, string?> Linger(string linger) => new() { ["Switchboard:WebSockets:ServerLinger"] = linger };
+
     private static JsonObject Echo(object id, string text) => McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = text }, McpHttp.ModernMeta());
 
     private static JsonObject ElicitingMeta()
@@ -46,30 +49,82 @@ public sealed class WebSocketServerReleaseTests
     private static string Text(JsonObject response) => response["result"]!["content"]![0]!["text"]!.GetValue<string>();
 
     [Fact]
-    public async Task ModernConnection_LetsItsServerGo_WhenTheLastAnswerLeaves_AndTheNextRequestGetsANewOne()
+    public async Task ARequestAfterAQuietSpell_LetsItsServerGoAtOnce_AndRequestsInQuickSuccessionShareOne()
     {
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(configuration: Linger("00:01:00"));
         var handler = server.GetRequiredService<WebSocketConnectionHandler>();
         var sessions = server.GetRequiredService<McpSessionRegistry>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
 
+        // The connection's first request has no predecessor: its server goes as soon as it is answered.
         await socket.SendAsync(Echo(1, "first"), Token);
         Assert.Equal("first", Text((await socket.ReceiveResponseAsync(1, Token)).Response));
         await WaitUntilAsync(() => sessions.Count.Sessions == 0);
         Assert.Equal(1, handler.ServersStarted);
 
-        await socket.SendAsync(Echo(2, "second"), Token);
-        Assert.Equal("second", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
-        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
+        // The next ones come within a minute of each other: they get one new server, which stays between them.
+        for (var id = 2; id <= 4; id++)
+        {
+            await socket.SendAsync(Echo(id, "quick " + id), Token);
+            Assert.Equal("quick " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+        }
+
         Assert.Equal(2, handler.ServersStarted);
+        Assert.Equal(1, sessions.Count.Sessions);
         Assert.Equal(1, handler.OpenConnections);
+    }
+
+    [Fact]
+    public async Task ALingeringServer_IsLetGo_OnceTheConnectionHasBeenQuietForTheLinger()
+    {
+        await using var server = await StartAsync(configuration: Linger("00:00:02"));
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        // Sent back to back: the later ones arrive well within the linger of the one before.
+        for (var id = 1; id <= 3; id++)
+        {
+            await socket.SendAsync(Echo(id, "burst " + id), Token);
+        }
+
+        // Answers leave as they finish, in any order.
+        var answers = new Dictionary<int, string>();
+        while (answers.Count < 3)
+        {
+            var answer = await socket.ReceiveAsync(Token) ?? throw new InvalidOperationException("The connection closed.");
+            answers.Add(answer["id"]!.GetValue<int>(), Text(answer));
+        }
+
+        Assert.All(answers, pair => Assert.Equal("burst " + pair.Key, pair.Value));
+
+        // The server is still there for the next quick request...
+        var afterBurst = handler.ServersStarted;
+        await socket.SendAsync(Echo(4, "quick"), Token);
+        Assert.Equal("quick", Text((await socket.ReceiveResponseAsync(4, Token)).Response));
+        Assert.Equal(afterBurst, handler.ServersStarted);
+
+        // ...and goes once the connection has been quiet for the linger; the next request gets a new one.
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
+        await socket.SendAsync(Echo(5, "after the quiet"), Token);
+        Assert.Equal("after the quiet", Text((await socket.ReceiveResponseAsync(5, Token)).Response));
+        Assert.Equal(afterBurst + 1, handler.ServersStarted);
+    }
+
+    [Fact]
+    public void ANegativeLinger_IsRefusedAtStart()
+    {
+        var result = new WebSocketTransportOptionsValidator().Validate(null, new WebSocketTransportOptions { ServerLinger = TimeSpan.FromSeconds(-1) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("ServerLinger", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task ModernConnection_KeepsItsServer_WhileARequestIsInFlight()
     {
         var state = new ProbeState();
-        await using var server = await StartAsync(state);
+        await using var server = await StartAsync(state, Linger("00:00:00"));
         var handler = server.GetRequiredService<WebSocketConnectionHandler>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
 
@@ -114,7 +169,7 @@ public sealed class WebSocketServerReleaseTests
     [Fact]
     public async Task ConversationState_CarriesAcrossServers_OnAModernConnection()
     {
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
         var handler = server.GetRequiredService<WebSocketConnectionHandler>();
         var sessions = server.GetRequiredService<McpSessionRegistry>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
@@ -139,7 +194,8 @@ public sealed class WebSocketServerReleaseTests
     [Fact]
     public async Task SuspendedHandler_KeepsItsServer_SoTheRetryResumesIt()
     {
-        await using var server = await StartAsync();
+        // No linger: only the suspended handler can keep the server between these requests.
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
         var handler = server.GetRequiredService<WebSocketConnectionHandler>();
         var asked = server.GetRequiredService<AskState>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
@@ -202,7 +258,7 @@ public sealed class WebSocketServerReleaseTests
     {
         // Bursts of 1 to 8 requests, the next sent as soon as any answer arrives: the connection's last answer and its
         // next request race each other all the time, so servers are let go and made while messages are on their way.
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
         var handler = server.GetRequiredService<WebSocketConnectionHandler>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
 

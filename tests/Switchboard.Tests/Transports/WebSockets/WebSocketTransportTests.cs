@@ -213,6 +213,27 @@ public sealed class WebSocketTransportTests
     }
 
     [Fact]
+    public async Task CancelledRequests_GiveTheirInFlightSlotsBack()
+    {
+        // A request the client cancels is never answered (MCP: no response to a cancelled request), so its slot must be
+        // freed by the cancellation itself. With two slots, the third call would never be read if cancelled ones kept theirs.
+        var state = new ProbeState();
+        await using var server = await StartAsync(state, configuration: new() { ["Switchboard:WebSockets:MaxInFlightPerConnection"] = "2" });
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        for (var i = 1; i <= 4; i++)
+        {
+            await socket.SendAsync(McpWebSocket.Call("g" + i, "probe_gate", new JsonObject { ["tag"] = "t" + i }, ModernMeta()), Token);
+            Assert.True(await state.GateStarted.WaitAsync(TimeSpan.FromSeconds(20), Token), $"call {i} was never read");
+            await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/cancelled", ["params"] = new JsonObject { ["requestId"] = "g" + i, ["_meta"] = ModernMeta() } }, Token);
+        }
+
+        await socket.SendAsync(Echo("after", "still reading", ModernMeta()), Token);
+        var (answer, _) = await socket.ReceiveResponseAsync("after", Token);
+        Assert.Equal("still reading", answer["result"]!["content"]![0]!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task ProgressNotifications_ArriveOnTheConnectionBeforeTheAnswer()
     {
         await using var server = await StartAsync();
