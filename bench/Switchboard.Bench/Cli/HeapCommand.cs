@@ -20,10 +20,11 @@ internal static class HeapCommand
         var connections = new Option<int>("--connections") { Description = "Idle connections to open (default 2000).", DefaultValueFactory = _ => 2000 };
         var header = new Option<string[]>("--header") { Description = "Extra header 'Name: value' for the upgrade (repeatable).", AllowMultipleArgumentsPerToken = false };
         var top = new Option<int>("--top") { Description = "Types to list (default 40).", DefaultValueFactory = _ => 40 };
+        var calls = new Option<int>("--calls") { Description = "Calls each connection makes, one after another, before it idles (default 1).", DefaultValueFactory = _ => 1 };
 
         var command = new Command("heap", "Show what each idle WebSocket connection adds to a running server's managed heap, by type.")
         {
-            url, pid, transport, connections, header, top,
+            url, pid, transport, connections, header, top, calls,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -37,9 +38,10 @@ internal static class HeapCommand
             var options = new LoadOptions { BaseUri = new Uri(parse.GetValue(url)!), Transport = kind, Connections = 1, Headers = LoadCommand.ParseHeaders(parse.GetValue(header)) };
             var template = RequestTemplate.Create(kind, options.Target);
             var count = parse.GetValue(connections);
+            var callsEach = Math.Max(1, parse.GetValue(calls));
 
             // One connection first, so the baseline already holds whatever the first connection of a process loads.
-            using (var warm = await IdleConnectionsRunner.OpenAndCallAsync(options, template, cancellationToken))
+            using (var warm = await IdleConnectionsRunner.OpenAndCallAsync(options, template, callsEach, cancellationToken))
             {
                 if (warm is null)
                 {
@@ -65,7 +67,7 @@ internal static class HeapCommand
                     await gate.WaitAsync(cancellationToken);
                     try
                     {
-                        return await IdleConnectionsRunner.OpenAndCallAsync(options, template, cancellationToken);
+                        return await IdleConnectionsRunner.OpenAndCallAsync(options, template, callsEach, cancellationToken);
                     }
                     finally
                     {

@@ -27,10 +27,11 @@ internal static class SuiteCommand
         var warmup = new Option<double?>("--warmup") { Description = "Override the warm-up seconds of every load run." };
         var runs = new Option<int?>("--coldstart-runs") { Description = "Override the number of measured cold starts." };
         var idleConnections = new Option<int?>("--idle-connections") { Description = "Override the number of idle WebSocket connections." };
+        var idleCalls = new Option<int?>("--idle-calls") { Description = "Override the calls each idle connection makes before it idles (default 1)." };
 
         var command = new Command("suite", "Run the benchmark suite (load matrix, cold start, idle connections) and write the results.")
         {
-            config, root, output, results, sections, note, only, duration, warmup, runs, idleConnections,
+            config, root, output, results, sections, note, only, duration, warmup, runs, idleConnections, idleCalls,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -53,6 +54,11 @@ internal static class SuiteCommand
             if (parse.GetValue(idleConnections) is { } n && suite.Idle is not null)
             {
                 suite.Idle.Connections = n;
+            }
+
+            if (parse.GetValue(idleCalls) is { } calls && suite.Idle is not null)
+            {
+                suite.Idle.CallsPerConnection = Math.Max(1, calls);
             }
 
             if (parse.GetValue(only) is { Length: > 0 } targets)

@@ -48,7 +48,7 @@ internal sealed class IdleConnectionsRunner(SuiteConfig suite, Placeholders plac
                         await gate.WaitAsync(cancellationToken);
                         try
                         {
-                            sockets[index] = await OpenAndCallAsync(options, template, cancellationToken);
+                            sockets[index] = await OpenAndCallAsync(options, template, config.CallsPerConnection, cancellationToken);
                         }
                         finally
                         {
@@ -113,8 +113,8 @@ internal sealed class IdleConnectionsRunner(SuiteConfig suite, Placeholders plac
         };
     }
 
-    /// <summary>Opens one connection, makes one call and returns it open; null when any step fails.</summary>
-    internal static async Task<ClientWebSocket?> OpenAndCallAsync(LoadOptions options, RequestTemplate template, CancellationToken cancellationToken)
+    /// <summary>Opens one connection, makes <paramref name="calls"/> calls one after another and returns it open; null when any step fails.</summary>
+    internal static async Task<ClientWebSocket?> OpenAndCallAsync(LoadOptions options, RequestTemplate template, int calls, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("mcp");
@@ -137,14 +137,17 @@ internal sealed class IdleConnectionsRunner(SuiteConfig suite, Placeholders plac
                 await socket.SendAsync(Encoding.UTF8.GetBytes(RequestTemplate.InitializedNotification), WebSocketMessageType.Text, true, timeout.Token);
             }
 
-            var body = new byte[template.BodyLength(1)];
-            template.WriteBody(body, 1);
-            await socket.SendAsync(body, WebSocketMessageType.Text, true, timeout.Token);
-            var length = await ReceiveAnswerAsync(socket, buffer, 1, timeout.Token);
-            if (ResponseValidator.CheckJsonRpc(buffer.AsSpan(0, length), 1, template.ExpectedText, out _) != CallCheck.Ok)
+            for (var id = 1; id <= calls; id++)
             {
-                socket.Dispose();
-                return null;
+                var body = new byte[template.BodyLength(id)];
+                template.WriteBody(body, id);
+                await socket.SendAsync(body, WebSocketMessageType.Text, true, timeout.Token);
+                var length = await ReceiveAnswerAsync(socket, buffer, id, timeout.Token);
+                if (ResponseValidator.CheckJsonRpc(buffer.AsSpan(0, length), id, template.ExpectedText, out _) != CallCheck.Ok)
+                {
+                    socket.Dispose();
+                    return null;
+                }
             }
 
             return socket;

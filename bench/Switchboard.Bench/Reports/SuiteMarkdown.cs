@@ -112,7 +112,7 @@ internal static class SuiteMarkdown
         ArgumentNullException.ThrowIfNull(suite);
         var idle = report.Idle!;
         var md = Header(report, "Idle WebSocket connections", command);
-        md.AppendLine(CultureInfo.InvariantCulture, $"The server is warmed up over WebSocket, left quiet for 3 s and its `VmRSS` read (baseline). Then {idle.Requested:N0} WebSocket connections are opened (100 at a time); each makes one `tools/call` and then sends nothing. After {suite.Idle!.HoldSeconds:0} s of holding them, `VmRSS` is read again and the connections still open are counted (a pending read on each one notices a drop).");
+        md.AppendLine(CultureInfo.InvariantCulture, $"The server is warmed up over WebSocket, left quiet for 3 s and its `VmRSS` read (baseline). Then {idle.Requested:N0} WebSocket connections are opened (100 at a time); each makes {(suite.Idle!.CallsPerConnection == 1 ? "one `tools/call`" : $"{suite.Idle.CallsPerConnection} `tools/call`s one after another")} and then sends nothing. After {suite.Idle.HoldSeconds:0} s of holding them, `VmRSS` is read again and the connections still open are counted (a pending read on each one notices a drop).");
         md.AppendLine();
         md.AppendLine("| server | transport | connections requested | opened | held at the end | baseline RSS | RSS holding them | added RSS | per connection | server CPU while idle | time to open | loadavg before → after |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");

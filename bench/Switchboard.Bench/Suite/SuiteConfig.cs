@@ -169,5 +169,8 @@ internal sealed class IdleConfig
     /// <summary>Seconds to hold the connections before measuring.</summary>
     public double HoldSeconds { get; set; } = 10;
 
+    /// <summary>Calls each connection makes, one after another, before it idles.</summary>
+    public int CallsPerConnection { get; set; } = 1;
+
     public double? GoalAddedRssMiB { get; set; }
 }

@@ -88,6 +88,21 @@ public sealed class ErrorCountingTests
         Assert.Equal("ws-modern", sut.Transport);
     }
 
+    [Theory]
+    [InlineData("/ws-ok", 3, true)]
+    [InlineData("/ws-error", 2, false)]
+    public async Task IdleConnection_MakesTheCallsAskedFor_AndIsReturnedOpenOnlyIfAllSucceeded(string path, int calls, bool open)
+    {
+        await using var server = await FakeMcpServer.StartAsync(Token);
+        var options = LoadRunnerTests.Short(server.BaseUri, BenchTransport.WsModern) with { WebSocketPath = path };
+
+        using var socket = await Switchboard.Bench.Idle.IdleConnectionsRunner.OpenAndCallAsync(options, RequestTemplate.Create(options.Transport, options.Target), calls, Token);
+
+        // An error answer ends the connection's calls at the first one: it is not held as an idle connection.
+        Assert.Equal(open, socket is { State: System.Net.WebSockets.WebSocketState.Open });
+        Assert.Equal(open ? calls : 0, server.AnsweredOnWebSockets);
+    }
+
     [Fact]
     public async Task RunAsync_NothingListening_CountsConnectionFailures()
     {

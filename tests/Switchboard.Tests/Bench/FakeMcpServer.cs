@@ -20,14 +20,19 @@ namespace Switchboard.Tests.Bench;
 internal sealed class FakeMcpServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly System.Runtime.CompilerServices.StrongBox<int> _answeredOnWebSockets;
 
-    private FakeMcpServer(WebApplication app, Uri baseUri)
+    private FakeMcpServer(WebApplication app, Uri baseUri, System.Runtime.CompilerServices.StrongBox<int> answeredOnWebSockets)
     {
         _app = app;
         BaseUri = baseUri;
+        _answeredOnWebSockets = answeredOnWebSockets;
     }
 
     public Uri BaseUri { get; }
+
+    /// <summary>Requests answered on <c>/ws-ok</c> so far.</summary>
+    public int AnsweredOnWebSockets => Volatile.Read(ref _answeredOnWebSockets.Value);
 
     public static async Task<FakeMcpServer> StartAsync(CancellationToken cancellationToken)
     {
@@ -50,12 +55,17 @@ internal sealed class FakeMcpServer : IAsyncDisposable
             await Task.Delay(TimeSpan.FromSeconds(3), context.RequestAborted);
             context.Response.StatusCode = 200;
         });
-        app.Map("/ws-ok", context => WebSocketAsync(context, id => Result(id, "hello from switchboard-bench", isError: false)));
+        var answered = new System.Runtime.CompilerServices.StrongBox<int>();
+        app.Map("/ws-ok", context => WebSocketAsync(context, id =>
+        {
+            Interlocked.Increment(ref answered.Value);
+            return Result(id, "hello from switchboard-bench", isError: false);
+        }));
         app.Map("/ws-wrong-id", context => WebSocketAsync(context, id => Result(id + 1_000_000, "hello from switchboard-bench", isError: false)));
         app.Map("/ws-error", context => WebSocketAsync(context, id => $$$"""{"jsonrpc":"2.0","id":{{{id}}},"error":{"code":-32602,"message":"no"}}"""));
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new FakeMcpServer(app, new Uri(address));
+        return new FakeMcpServer(app, new Uri(address), answered);
     }
 
     private static string Result(long id, string text, bool isError)

@@ -18,12 +18,14 @@ namespace Switchboard.Transports.WebSockets;
 /// <remarks>
 /// The SDK server is made when a message arrives and none is running. A connection that speaks 2026-07-28 (every
 /// request carries its own protocol version, capabilities and client info in <c>_meta</c>) keeps nothing in its server
-/// between requests, so once its last request is answered the server is stopped and let go, as the SDK's own
-/// Streamable HTTP handler serves each such request with a server of its own. An idle connection then holds only this
-/// object, the socket and Kestrel's connection (measured with <c>switchboard-bench heap</c>: 25,954 -> 17,406 B of
-/// managed heap per idle connection). A server is kept for the life of the connection when it holds state a fresh one
-/// would not have: an <c>initialize</c>d 2025-11-25 session, a logging level set by <c>logging/setLevel</c>, or a
-/// suspended handler waiting for the client's input (an <c>input_required</c> answer was sent).
+/// between requests, so the server can be stopped and let go whenever nothing is in flight, as the SDK's own Streamable
+/// HTTP handler serves each such request with a server of its own. It goes at once when the connection's requests come
+/// rarely (the last one arrived more than the linger after the one before), else once the connection has been quiet for
+/// the linger. An idle connection then holds only this object, the socket and Kestrel's connection (measured with
+/// <c>switchboard-bench heap</c>: 25,954 -> 17,406 B of managed heap per idle connection). A server is kept for the life
+/// of the connection when it holds state a fresh one would not have: an <c>initialize</c>d 2025-11-25 session, a
+/// logging level set by <c>logging/setLevel</c>, or a suspended handler waiting for the client's input (an
+/// <c>input_required</c> answer was sent).
 /// </remarks>
 internal sealed class WebSocketConnection : IAsyncDisposable
 {
