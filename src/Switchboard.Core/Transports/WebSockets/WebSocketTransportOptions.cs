@@ -33,7 +33,9 @@ public sealed class WebSocketTransportOptions
     /// <summary>
     /// A connection whose requests arrive less than this apart keeps its server between them, and lets it go once it has
     /// been quiet this long; a connection whose requests come further apart lets it go as soon as each is answered.
-    /// Zero lets it go after every answer.
+    /// Zero lets it go after every answer. The default covers the gaps inside a busy client's burst (a closed-loop client
+    /// under load answers within milliseconds) while a server whose connection went quiet is let go before the GC
+    /// promotes it (measured: 2 s left 234 MiB committed for 10,000 connections that made three quick calls, 100 ms 198-202).
     /// </summary>
-    public TimeSpan ServerLinger { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ServerLinger { get; set; } = TimeSpan.FromMilliseconds(100);
 }
