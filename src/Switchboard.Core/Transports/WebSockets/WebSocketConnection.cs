@@ -30,6 +30,7 @@ namespace Switchboard.Transports.WebSockets;
 internal sealed class WebSocketConnection : IAsyncDisposable
 {
     private static readonly JsonTypeInfo<JsonRpcMessage> s_messageType = (JsonTypeInfo<JsonRpcMessage>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
+    private static readonly JsonTypeInfo<CancelledNotificationParams> s_cancelledParams = (JsonTypeInfo<CancelledNotificationParams>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CancelledNotificationParams));
 
     private readonly WebSocket _socket;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -54,7 +55,9 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     private long _lastRequestAt;
     private long _previousRequestAt;
     private ITimer? _lingerTimer;
-    private bool _keepServer;
+
+    // An input_required answer went out: the server may hold a suspended handler, so it stays for good.
+    private bool _inputRequested;
     private bool _closed;
 
     // Servers let go whose message loop has not ended yet; the close waits for them. A count rather than the stop tasks,
@@ -200,11 +203,17 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     }
 
     private static RequestId? CancelledRequestId(JsonRpcNotification notification)
-        => notification.Params is JsonObject parameters && parameters.TryGetPropertyValue("requestId", out var id) && id is JsonValue value
-            ? value.TryGetValue<string>(out var text) ? new RequestId(text)
-                : value.TryGetValue<long>(out var number) ? new RequestId(number)
-                : null
-            : null;
+    {
+        try
+        {
+            return notification.Params?.Deserialize(s_cancelledParams)?.RequestId;
+        }
+        catch (JsonException)
+        {
+            // Malformed: the SDK ignores it too, and no slot is freed.
+            return null;
+        }
+    }
 
     /// <summary>Sends a message of the SDK server; a response frees its request's slot.</summary>
     public async Task SendAsync(JsonRpcMessage message, CancellationToken cancellationToken)
@@ -215,7 +224,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             // The server may hold a suspended handler for the client's retry; only this server instance can resume it.
             lock (_gate)
             {
-                _keepServer = true;
+                _inputRequested = true;
             }
         }
 
@@ -362,26 +371,18 @@ internal sealed class WebSocketConnection : IAsyncDisposable
         lock (_gate)
         {
             released = _current;
-            var linger = _serverLinger!.Value;
-            var quietFor = _timeProvider.GetElapsedTime(LastActivity);
-            if (released is null || !CanReleaseLocked(released))
+            if (released is null || _closed || _inputRequested || !HoldsNoSessionState(released.Server))
             {
-                // Gone already, or kept for good; while requests are in flight, look again a linger later.
-                if (released is not null && !_closed && !_keepServer)
-                {
-                    _lingerTimer?.Change(linger, Timeout.InfiniteTimeSpan);
-                }
-                else
-                {
-                    DisposeLingerTimerLocked();
-                }
-
+                // Gone already, or kept for good.
+                DisposeLingerTimerLocked();
                 return;
             }
 
-            if (quietFor < linger)
+            var linger = _serverLinger!.Value;
+            var wait = _delivering > 0 || _openRequests.Count > 0 ? linger : linger - _timeProvider.GetElapsedTime(LastActivity);
+            if (wait > TimeSpan.Zero)
             {
-                _lingerTimer?.Change(linger - quietFor, Timeout.InfiniteTimeSpan);
+                _lingerTimer?.Change(wait, Timeout.InfiniteTimeSpan);
                 return;
             }
 
@@ -392,7 +393,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     }
 
     private bool CanReleaseLocked(ServingServer serving)
-        => !_closed && !_keepServer && _delivering == 0 && _openRequests.Count == 0 && HoldsNoSessionState(serving.Server);
+        => !_closed && !_inputRequested && _delivering == 0 && _openRequests.Count == 0 && HoldsNoSessionState(serving.Server);
 
     private void DetachLocked()
     {
@@ -433,7 +434,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     /// True for a server that only ever saw 2026-07-28 requests (their protocol version, capabilities and client info
     /// come with each request) or none, and whose logging level was never set.
     /// </summary>
-    private bool HoldsNoSessionState(McpServer server)
+    private static bool HoldsNoSessionState(McpServer server)
     {
 #pragma warning disable MCP9005 // logging/setLevel is deprecated in 2026-07-28, but a client may still set a level that a new server would not have
         if (server.LoggingLevel is not null)
@@ -442,15 +443,9 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             return false;
         }
 
+        // A 2025-11-25 version comes from initialize: the session lives in this server.
         var version = server.NegotiatedProtocolVersion;
-        if (version is null || ProtocolVersions.IsModern(version))
-        {
-            return true;
-        }
-
-        // An initialized 2025-11-25 session: it keeps this server for good.
-        _keepServer = true;
-        return false;
+        return version is null || ProtocolVersions.IsModern(version);
     }
 
     private static async Task StopServerAsync(ServingServer serving)

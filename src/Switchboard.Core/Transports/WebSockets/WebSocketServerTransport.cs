@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;

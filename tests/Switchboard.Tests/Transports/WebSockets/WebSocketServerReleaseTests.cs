@@ -46,6 +46,13 @@ public sealed class WebSocketServerReleaseTests
         return meta;
     }
 
+    /// <summary>Sends a 2026-07-28 echo and asserts that its answer carries the text back.</summary>
+    private static async Task EchoAsync(McpWebSocket socket, object id, string text)
+    {
+        await socket.SendAsync(Echo(id, text), Token);
+        Assert.Equal(text, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+    }
+
     private static string Text(JsonObject response) => response["result"]!["content"]![0]!["text"]!.GetValue<string>();
 
     [Fact]
@@ -57,16 +64,14 @@ public sealed class WebSocketServerReleaseTests
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
 
         // The connection's first request has no predecessor: its server goes as soon as it is answered.
-        await socket.SendAsync(Echo(1, "first"), Token);
-        Assert.Equal("first", Text((await socket.ReceiveResponseAsync(1, Token)).Response));
+        await EchoAsync(socket, 1, "first");
         await WaitUntilAsync(() => sessions.Count.Sessions == 0);
         Assert.Equal(1, handler.ServersStarted);
 
         // The next ones come within a minute of each other: they get one new server, which stays between them.
         for (var id = 2; id <= 4; id++)
         {
-            await socket.SendAsync(Echo(id, "quick " + id), Token);
-            Assert.Equal("quick " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+            await EchoAsync(socket, id, "quick " + id);
         }
 
         Assert.Equal(2, handler.ServersStarted);
@@ -100,14 +105,12 @@ public sealed class WebSocketServerReleaseTests
 
         // The server is still there for the next quick request...
         var afterBurst = handler.ServersStarted;
-        await socket.SendAsync(Echo(4, "quick"), Token);
-        Assert.Equal("quick", Text((await socket.ReceiveResponseAsync(4, Token)).Response));
+        await EchoAsync(socket, 4, "quick");
         Assert.Equal(afterBurst, handler.ServersStarted);
 
         // ...and goes once the connection has been quiet for the linger; the next request gets a new one.
         await WaitUntilAsync(() => sessions.Count.Sessions == 0);
-        await socket.SendAsync(Echo(5, "after the quiet"), Token);
-        Assert.Equal("after the quiet", Text((await socket.ReceiveResponseAsync(5, Token)).Response));
+        await EchoAsync(socket, 5, "after the quiet");
         Assert.Equal(afterBurst + 1, handler.ServersStarted);
     }
 
@@ -133,8 +136,7 @@ public sealed class WebSocketServerReleaseTests
         for (var id = 1; id <= 3; id++)
         {
             // Each echo is answered while the gate call is still in flight, so the server must stay.
-            await socket.SendAsync(Echo(id, "while held " + id), Token);
-            Assert.Equal("while held " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+            await EchoAsync(socket, id, "while held " + id);
         }
 
         state.Gate.Release();
@@ -142,8 +144,7 @@ public sealed class WebSocketServerReleaseTests
         Assert.Equal(1, handler.ServersStarted);
 
         await WaitUntilAsync(() => server.GetRequiredService<McpSessionRegistry>().Count.Sessions == 0);
-        await socket.SendAsync(Echo(4, "after"), Token);
-        Assert.Equal("after", Text((await socket.ReceiveResponseAsync(4, Token)).Response));
+        await EchoAsync(socket, 4, "after");
         Assert.Equal(2, handler.ServersStarted);
     }
 
@@ -207,8 +208,7 @@ public sealed class WebSocketServerReleaseTests
         var key = question["result"]!["inputRequests"]!.AsObject().Single().Key;
 
         // Another request, answered while the handler waits: the server must not be let go after it.
-        await socket.SendAsync(Echo(2, "meanwhile"), Token);
-        Assert.Equal("meanwhile", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await EchoAsync(socket, 2, "meanwhile");
 
         var retry = McpWebSocket.Call(3, "ask_name", new JsonObject(), ElicitingMeta());
         retry["params"]!["requestState"] = requestState;
@@ -232,8 +232,7 @@ public sealed class WebSocketServerReleaseTests
         await WaitUntilAsync(() => handler.ServersStarted == 1);
         await WaitUntilAsync(() => server.GetRequiredService<McpSessionRegistry>().Count.Sessions == 0);
 
-        await socket.SendAsync(Echo(1, "still served"), Token);
-        Assert.Equal("still served", Text((await socket.ReceiveResponseAsync(1, Token)).Response));
+        await EchoAsync(socket, 1, "still served");
     }
 
     [Fact]
@@ -245,8 +244,7 @@ public sealed class WebSocketServerReleaseTests
 
         for (var id = 1; id <= 3; id++)
         {
-            await socket.SendAsync(Echo(id, "kept " + id), Token);
-            Assert.Equal("kept " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+            await EchoAsync(socket, id, "kept " + id);
         }
 
         Assert.Equal(1, handler.ServersStarted);
