@@ -22,7 +22,7 @@ internal static class SuiteCommand
         var results = new Option<DirectoryInfo?>("--results") { Description = "Where to write results (default ROOT/bench/results)." };
         var sections = new Option<string>("--sections") { Description = "Comma-separated: load, coldstart, idle (default all).", DefaultValueFactory = _ => "load,coldstart,idle" };
         var note = new Option<string?>("--note") { Description = "A note printed at the top of every results file (e.g. PRELIMINARY ...)." };
-        var only = new Option<string[]>("--only") { Description = "Run only the load runs of these targets (repeatable)." };
+        var only = new Option<string[]>("--only") { Description = "Run only the load runs and cold-start variants of these targets (repeatable)." };
         var duration = new Option<double?>("--duration") { Description = "Override the measured seconds of every load run." };
         var warmup = new Option<double?>("--warmup") { Description = "Override the warm-up seconds of every load run." };
         var runs = new Option<int?>("--coldstart-runs") { Description = "Override the number of measured cold starts." };
@@ -64,6 +64,10 @@ internal static class SuiteCommand
             if (parse.GetValue(only) is { Length: > 0 } targets)
             {
                 suite.Load = suite.Load.Where(l => targets.Contains(l.Target, StringComparer.Ordinal)).ToList();
+                if (suite.ColdStart is not null)
+                {
+                    suite.ColdStart.Variants = suite.ColdStart.Variants.Where(v => targets.Contains(v.Target, StringComparer.Ordinal)).ToList();
+                }
             }
 
             var repository = parse.GetValue(root)?.FullName ?? FindRoot();

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Switchboard.Hosting;
 using Switchboard.Compliance.Masking;
 using Switchboard.Scaling;
@@ -11,26 +10,16 @@ namespace Switchboard.Compliance;
 /// <summary>
 /// Loads the detectors' data in the background once the server has started, by scanning a sample that every built-in
 /// detector looks at (the phone-number metadata is the heaviest part). Serving does not wait for it; without it the
-/// first call that is scanned pays the load. <c>/readyz</c> reports <c>warm</c> once it is done. With
-/// <see cref="SwitchboardOptions.CompactHeapAfterStart"/>, one aggressive collection follows a moment later.
+/// first call that is scanned pays the load. <c>/readyz</c> reports <c>warm</c> once it is done. The garbage it leaves
+/// is given back by <see cref="IdleHeapCompactor"/> once the server is quiet.
 /// </summary>
 internal sealed partial class DetectorWarmup(
     MaskingEngine engine,
     ReadinessState readiness,
-    IOptions<SwitchboardOptions> options,
-    TimeProvider timeProvider,
-    ILogger<DetectorWarmup> logger) : IHostedLifecycleService, IDisposable
+    ILogger<DetectorWarmup> logger) : IHostedLifecycleService
 {
     public const string WarmupName = "detectors";
 
-    /// <summary>
-    /// How long after the warm-up the heap is compacted. Not at once: the collection stops every thread for tens of
-    /// milliseconds, and right after start that landed on the first readiness probes (measured: readiness 165 -> 190 ms
-    /// on the Native AOT build when compacting at once).
-    /// </summary>
-    public static readonly TimeSpan CompactionDelay = TimeSpan.FromSeconds(1);
-
-    private readonly CancellationTokenSource _stopping = new();
     private Task? _running;
 
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -43,40 +32,15 @@ internal sealed partial class DetectorWarmup(
 
     public Task StartedAsync(CancellationToken cancellationToken)
     {
-        _running = Task.Run(RunAsync, CancellationToken.None);
+        _running = Task.Run(Warm, CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => _stopping.CancelAsync();
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => _running ?? Task.CompletedTask;
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public void Dispose() => _stopping.Dispose();
-
-    private async Task RunAsync()
-    {
-        Warm();
-        if (!options.Value.CompactHeapAfterStart)
-        {
-            return;
-        }
-
-        try
-        {
-            await Task.Delay(CompactionDelay, timeProvider, _stopping.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        // Start-up leaves megabytes of garbage (configuration binding, the plugin catalog, parsing the phone-number
-        // metadata) that an idle server would otherwise keep resident until enough allocations trigger a collection;
-        // one aggressive collection returns it to the system (the effect on idle RSS is in docs/benchmarks.md).
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-    }
 
     private void Warm()
     {

@@ -20,7 +20,7 @@ public sealed class ServeSettings
 
     /// <summary>
     /// Set by the <c>switchboard</c> executable's commands: the process is Switchboard's alone, so process-wide defaults
-    /// such as <see cref="SwitchboardOptions.CompactHeapAfterStart"/> apply (configuration can still turn them off).
+    /// such as <see cref="SwitchboardOptions.CompactHeapWhenIdle"/> apply (configuration can still turn them off).
     /// </summary>
     public bool OwnsProcess { get; init; }
 

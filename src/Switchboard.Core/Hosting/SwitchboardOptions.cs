@@ -27,11 +27,16 @@ public sealed class SwitchboardOptions
     public TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>
-    /// One aggressive garbage collection once start-up work (including the detector warm-up) is done, so start-up
-    /// garbage does not stay resident in an idle server. The <c>switchboard</c> executable turns it on; a host that
-    /// embeds Switchboard in its own process leaves it off, as it would collect that host's whole heap.
+    /// One aggressive garbage collection whenever the process goes quiet (allocates almost nothing for
+    /// <see cref="IdleCompactionQuietPeriod"/>) after allocating enough since the last one — after start-up, and after
+    /// each burst of calls — so that memory the work used does not stay resident in an idle server. The
+    /// <c>switchboard</c> executable turns it on; a host that embeds Switchboard in its own process leaves it off, as it
+    /// would collect that host's whole heap.
     /// </summary>
-    public bool CompactHeapAfterStart { get; set; }
+    public bool CompactHeapWhenIdle { get; set; }
+
+    /// <summary>How long the process must allocate (almost) nothing before <see cref="CompactHeapWhenIdle"/> collects.</summary>
+    public TimeSpan IdleCompactionQuietPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>HTTP listener and MCP endpoint settings.</summary>

@@ -39,6 +39,11 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             }
         }
 
+        if (options.IdleCompactionQuietPeriod < TimeSpan.FromMilliseconds(100) || options.IdleCompactionQuietPeriod > TimeSpan.FromHours(1))
+        {
+            failures.Add("Switchboard:IdleCompactionQuietPeriod must be between 100 milliseconds and one hour.");
+        }
+
         if (options.Tools.DefaultTimeout <= TimeSpan.Zero || options.Tools.DefaultTimeout > TimeSpan.FromHours(1))
         {
             failures.Add("Switchboard:Tools:DefaultTimeout must be positive and at most one hour.");

@@ -76,7 +76,7 @@ public static class SwitchboardServer
             // Defaults of the executable, before every other source so that configuration can turn them off.
             configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                [$"{SwitchboardOptions.SectionName}:{nameof(SwitchboardOptions.CompactHeapAfterStart)}"] = "true",
+                [$"{SwitchboardOptions.SectionName}:{nameof(SwitchboardOptions.CompactHeapWhenIdle)}"] = "true",
             });
         }
 

@@ -57,6 +57,8 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<SwitchboardDiagnostics>();
         services.TryAddSingleton<ReadinessState>();
         services.AddHostedService<ShutdownReadiness>();
+        services.TryAddSingleton<IdleHeapCompactor>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdleHeapCompactor>());
 
         // Storage: the embedded default.
         services.TryAddSingleton<SqliteDatabase>();

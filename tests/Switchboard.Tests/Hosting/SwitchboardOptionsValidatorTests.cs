@@ -17,6 +17,7 @@ public class SwitchboardOptionsValidatorTests
         {
             DataDirectory = " ",
             ServerName = "bad name",
+            IdleCompactionQuietPeriod = TimeSpan.FromMilliseconds(10),
             Http = { MaxRequestBodyBytes = 10, AllowedOrigins = ["not an origin"] },
             Tools = { DefaultTimeout = TimeSpan.Zero, MaxNameLength = 100, ListPageSize = 0 },
             Plugins = { ["text"] = new PluginSettings { Timeout = TimeSpan.FromHours(2), Tools = { ["echo"] = new ToolSettings { Timeout = TimeSpan.FromSeconds(-1) } } } },
@@ -26,7 +27,7 @@ public class SwitchboardOptionsValidatorTests
 
         foreach (var setting in new[]
         {
-            "Switchboard:DataDirectory", "Switchboard:ServerName", "Switchboard:Http:MaxRequestBodyBytes", "Switchboard:Http:AllowedOrigins",
+            "Switchboard:DataDirectory", "Switchboard:ServerName", "Switchboard:IdleCompactionQuietPeriod", "Switchboard:Http:MaxRequestBodyBytes", "Switchboard:Http:AllowedOrigins",
             "Switchboard:Tools:DefaultTimeout", "Switchboard:Tools:MaxNameLength", "Switchboard:Tools:ListPageSize",
             "Switchboard:Plugins:text:Timeout", "Switchboard:Plugins:text:Tools:echo:Timeout",
         })
@@ -40,18 +41,18 @@ public class SwitchboardOptionsValidatorTests
     [InlineData(true, "false", false)]
     [InlineData(false, null, false)]
     [InlineData(false, "true", true)]
-    public void CompactHeapAfterStart_IsOnForTheExecutable_OffForEmbeddingHosts_AndConfigurable(bool ownsProcess, string? configured, bool expected)
+    public void CompactHeapWhenIdle_IsOnForTheExecutable_OffForEmbeddingHosts_AndConfigurable(bool ownsProcess, string? configured, bool expected)
     {
         var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
         SwitchboardServer.ConfigureConfiguration(configuration, new ServeSettings
         {
             OwnsProcess = ownsProcess,
-            ConfigurationOverrides = configured is null ? null : new Dictionary<string, string?> { ["Switchboard:CompactHeapAfterStart"] = configured },
+            ConfigurationOverrides = configured is null ? null : new Dictionary<string, string?> { ["Switchboard:CompactHeapWhenIdle"] = configured },
         });
 
         var options = new SwitchboardOptions();
         Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(SwitchboardOptions.SectionName), options);
 
-        Assert.Equal(expected, options.CompactHeapAfterStart);
+        Assert.Equal(expected, options.CompactHeapWhenIdle);
     }
 }
