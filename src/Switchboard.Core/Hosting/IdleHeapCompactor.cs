@@ -25,11 +25,6 @@ internal sealed partial class IdleHeapCompactor(
     /// <summary>Samples of the allocation counter per quiet period.</summary>
     public const int SamplesPerQuietPeriod = 4;
 
-    private int _compactions;
-
-    /// <summary>Collections run so far.</summary>
-    public int Compactions => Volatile.Read(ref _compactions);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.CompactHeapWhenIdle)
@@ -54,7 +49,6 @@ internal sealed partial class IdleHeapCompactor(
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 var heap = GC.GetGCMemoryInfo().HeapSizeBytes;
                 detector.Compacted(GC.GetTotalAllocatedBytes(precise: false), heap);
-                Interlocked.Increment(ref _compactions);
                 diagnostics.HeapCompactions.Add(1);
                 Log.Compacted(logger, quietPeriod.TotalMilliseconds, workingSetBefore / 1024, Environment.WorkingSet / 1024, heap / 1024);
             }

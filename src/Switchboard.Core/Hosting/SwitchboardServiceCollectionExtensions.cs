@@ -57,8 +57,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<SwitchboardDiagnostics>();
         services.TryAddSingleton<ReadinessState>();
         services.AddHostedService<ShutdownReadiness>();
-        services.TryAddSingleton<IdleHeapCompactor>();
-        services.AddHostedService(sp => sp.GetRequiredService<IdleHeapCompactor>());
+        services.AddHostedService<IdleHeapCompactor>();
 
         // Storage: the embedded default.
         services.TryAddSingleton<SqliteDatabase>();
