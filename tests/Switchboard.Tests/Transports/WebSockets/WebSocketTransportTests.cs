@@ -234,6 +234,55 @@ public sealed class WebSocketTransportTests
     }
 
     [Fact]
+    public async Task CancellingCallsToAToolThatIgnoresCancellation_StillFreesTheirSlots_WhileTheToolRunsOn()
+    {
+        // The pipeline stops waiting for a tool at the caller's cancellation (as at a timeout) even if the tool ignores its
+        // token, so the SDK handler ends and the slot is rightly free; the tool itself finishes in the background.
+        var stubborn = new StubbornTools.State();
+        await using var server = await SwitchboardTestServer.StartAsync(
+            configure: b =>
+            {
+                b.Services.AddSingleton(stubborn);
+                b.AddPlugin<StubbornTools>("stubborn", "1.0.0");
+            },
+            configuration: new Dictionary<string, string?> { ["Switchboard:WebSockets:MaxInFlightPerConnection"] = "2" },
+            cancellationToken: Token);
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        try
+        {
+            for (var i = 1; i <= 2; i++)
+            {
+                await socket.SendAsync(McpWebSocket.Call("s" + i, "stubborn_wait", new JsonObject(), ModernMeta()), Token);
+                Assert.True(await stubborn.Started.WaitAsync(TimeSpan.FromSeconds(20), Token), $"call {i} was never read");
+                await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/cancelled", ["params"] = new JsonObject { ["requestId"] = "s" + i, ["_meta"] = ModernMeta() } }, Token);
+            }
+
+            await socket.SendAsync(Echo("after", "read while both still run", ModernMeta()), Token);
+            var (answer, _) = await socket.ReceiveResponseAsync("after", Token);
+
+            Assert.Equal("read while both still run", answer["result"]!["content"]![0]!["text"]!.GetValue<string>());
+
+            // Both calls went through the pipeline to their end (counted as cancelled) while both tools still run.
+            using var http = server.CreateHttpClient();
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Token)).Split('\n').Any(line =>
+                line.StartsWith("switchboard_tool_calls_total{", StringComparison.Ordinal) && line.Contains("tool=\"stubborn_wait\"", StringComparison.Ordinal)
+                && line.Contains("outcome=\"cancelled\"", StringComparison.Ordinal) && line.EndsWith(" 2", StringComparison.Ordinal)))
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "the cancelled calls never finished in the pipeline");
+                await Task.Delay(50, Token);
+            }
+
+            Assert.Equal(2, Volatile.Read(ref stubborn.Running));
+        }
+        finally
+        {
+            stubborn.Release.Release(2);
+        }
+    }
+
+    [Fact]
     public async Task ProgressNotifications_ArriveOnTheConnectionBeforeTheAnswer()
     {
         await using var server = await StartAsync();
@@ -357,5 +406,37 @@ public sealed class WebSocketTransportTests
             await Task.Yield();
             await Task.Delay(10, deadline.Token);
         }
+    }
+}
+
+/// <summary>A tool that ignores its cancellation token and runs until the test releases it.</summary>
+[ModelContextProtocol.Server.McpServerToolType]
+public sealed class StubbornTools(StubbornTools.State state)
+{
+    [ModelContextProtocol.Server.McpServerTool(Name = "wait"), System.ComponentModel.Description("Waits for the test, whatever the caller does.")]
+    public async Task<string> Wait()
+    {
+        Interlocked.Increment(ref state.Running);
+        state.Started.Release();
+        try
+        {
+            await state.Release.WaitAsync(CancellationToken.None);
+            return "released";
+        }
+        finally
+        {
+            Interlocked.Decrement(ref state.Running);
+        }
+    }
+
+    public sealed class State
+    {
+        public SemaphoreSlim Started { get; } = new(0);
+
+        public SemaphoreSlim Release { get; } = new(0);
+
+#pragma warning disable CA1051 // Interlocked needs a field.
+        public int Running;
+#pragma warning restore CA1051
     }
 }
