@@ -1,7 +1,10 @@
 # Switchboard as a container: the Native AOT binary on a small chiseled base (no shell, no package manager, non-root).
 #   docker build -t switchboard .
 #   docker run -p 8080:8080 -v switchboard-data:/data switchboard
-# Authentication is on: issue a token with `docker run --rm -v switchboard-data:/data switchboard token issue --scope 'tools:*' --data /data`.
+# Authentication is on: issue a token with
+#   docker run --rm -v switchboard-data:/data switchboard token issue --sub me --scope 'tools:*' --data /data
+# Clients on this host reach it as localhost:8080; add any other name clients use, or the Host guard answers 400:
+#   docker run -p 8080:8080 -v switchboard-data:/data -e Switchboard__Http__AllowedHosts__0=mcp.example.com switchboard
 # Upstream MCP servers run as child processes; an image that hosts them adds their runtimes (node, python) to this base.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Switchboard.Tests.TestSupport;
 
@@ -30,6 +31,38 @@ public sealed class ServeCommandTests
 
         Assert.Equal(0, exitCode);
         Assert.Contains("Switchboard stopped.", process.StandardOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The container image's command: a wildcard bind with authentication on. Reached through a published port the client
+    /// sends a loopback Host, which must be served; a foreign Host (DNS rebinding) is still refused.
+    /// </summary>
+    [Fact]
+    public async Task Serve_OnAWildcardAddress_AnswersLoopbackHostNames_AndRefusesOthers()
+    {
+        using var data = new TemporaryDirectory();
+        await using var process = SwitchboardProcess.Start(["serve", "--urls", "http://0.0.0.0:0", "--data", data.Path]);
+        var port = (await process.WaitUntilServingAsync(Token)).Port;
+        await using var issue = SwitchboardProcess.Start(["token", "issue", "--data", data.Path, "--sub", "container-user", "--scope", "tools:text/*"]);
+        Assert.Equal(0, await issue.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var token = issue.StandardOutput.Trim();
+        using var http = new HttpClient();
+
+        async Task<HttpStatusCode> EchoAsync(string host)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{port}/v1/tools/text_echo/call"))
+            {
+                Content = JsonContent.Create(new JsonObject { ["text"] = "through the published port" }),
+            };
+            request.Headers.Host = host;
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request, Token);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await EchoAsync($"localhost:{port}"));
+        Assert.Equal(HttpStatusCode.OK, await EchoAsync("127.0.0.1:9000"));
+        Assert.Equal(HttpStatusCode.BadRequest, await EchoAsync($"rebound.example.com:{port}"));
     }
 
     [Fact]

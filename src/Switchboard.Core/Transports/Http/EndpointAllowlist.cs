@@ -99,9 +99,10 @@ internal sealed class EndpointAllowlist(IServer server, IOptions<SwitchboardOpti
                 continue;
             }
 
-            var names = IsLoopback(uri.Host) ? s_loopbackNames
-                : IsWildcard(uri.Host) ? []
-                : [NormalizeHost(uri.Host)];
+            // A wildcard address listens on loopback too, so the loopback names are its own (that is how a container's
+            // published port is reached from its host); any other name it is reached by must be configured
+            // (Http:AllowedHosts), since the machine's public names cannot be derived from 0.0.0.0.
+            var names = IsLoopback(uri.Host) || IsWildcard(uri.Host) ? s_loopbackNames : [NormalizeHost(uri.Host)];
             foreach (var name in names)
             {
                 hosts.Add(name);

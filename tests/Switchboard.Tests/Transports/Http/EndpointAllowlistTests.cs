@@ -18,11 +18,12 @@ public class EndpointAllowlistTests
     }
 
     [Fact]
-    public void Build_WildcardBinding_DerivesNothing()
+    public void Build_WildcardBinding_DerivesTheLoopbackNamesOnly()
     {
-        var sut = EndpointAllowlist.Build(["http://0.0.0.0:80", "http://[::]:80"], new HttpOptions());
-        Assert.Empty(sut.Hosts);
-        Assert.Empty(sut.Origins);
+        var sut = EndpointAllowlist.Build(["http://0.0.0.0:8080", "http://[::]:8080"], new HttpOptions());
+
+        Assert.Equal(["127.0.0.1", "[::1]", "localhost"], sut.Hosts.Order(StringComparer.Ordinal));
+        Assert.Equal(["http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost:8080"], sut.Origins.Order(StringComparer.Ordinal));
     }
 
     [Fact]
