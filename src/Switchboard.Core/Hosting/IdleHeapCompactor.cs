@@ -46,11 +46,13 @@ internal sealed partial class IdleHeapCompactor(
                 }
 
                 var workingSetBefore = Environment.WorkingSet;
+                var pausedBefore = GC.GetTotalPauseDuration();
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                var pause = GC.GetTotalPauseDuration() - pausedBefore;
                 var heap = GC.GetGCMemoryInfo().HeapSizeBytes;
                 detector.Compacted(GC.GetTotalAllocatedBytes(precise: false), heap);
                 diagnostics.HeapCompactions.Add(1);
-                Log.Compacted(logger, quietPeriod.TotalMilliseconds, workingSetBefore / 1024, Environment.WorkingSet / 1024, heap / 1024);
+                Log.Compacted(logger, quietPeriod.TotalMilliseconds, pause.TotalMilliseconds, workingSetBefore / 1024, Environment.WorkingSet / 1024, heap / 1024);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -60,8 +62,8 @@ internal sealed partial class IdleHeapCompactor(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1301, EventName = "HeapCompactedWhenIdle", Level = LogLevel.Debug, Message = "Heap compacted after {QuietMs} ms without allocations: resident memory {BeforeKiB} -> {AfterKiB} KiB, {HeapKiB} KiB of live objects")]
-        public static partial void Compacted(ILogger logger, double quietMs, long beforeKiB, long afterKiB, long heapKiB);
+        [LoggerMessage(EventId = 1301, EventName = "HeapCompactedWhenIdle", Level = LogLevel.Debug, Message = "Heap compacted after {QuietMs} ms without allocations (paused {PauseMs:0.0} ms): resident memory {BeforeKiB} -> {AfterKiB} KiB, {HeapKiB} KiB of live objects")]
+        public static partial void Compacted(ILogger logger, double quietMs, double pauseMs, long beforeKiB, long afterKiB, long heapKiB);
     }
 }
 

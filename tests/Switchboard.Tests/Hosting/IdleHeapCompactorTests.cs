@@ -143,6 +143,6 @@ public sealed partial class IdleHeapCompactorTests
     [GeneratedRegex(@"^switchboard_runtime_heap_compactions_total\{[^}]*\} (\d+)", RegexOptions.Multiline)]
     private static partial Regex CompactionsMetric();
 
-    [GeneratedRegex(@"Heap compacted after 200 ms without allocations: resident memory \d+ -> \d+ KiB, \d+ KiB of live objects")]
+    [GeneratedRegex(@"Heap compacted after 200 ms without allocations \(paused [\d.]+ ms\): resident memory \d+ -> \d+ KiB, \d+ KiB of live objects")]
     private static partial Regex CompactedLine();
 }
