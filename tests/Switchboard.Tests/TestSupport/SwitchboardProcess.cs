@@ -16,6 +16,7 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _mcpUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TemporaryDirectory? _ownedData;
+    private readonly List<OutputWaiter> _outputWaiters = [];
     private Uri? _servingUrl;
 
     private SwitchboardProcess(Process process, TemporaryDirectory? ownedData)
@@ -128,6 +129,42 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Completes once standard output holds at least <paramref name="count"/> lines matching <paramref name="pattern"/>
+    /// (signalled by the line arriving, not polled); fails with the output so far after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitForOutputAsync(Regex pattern, int count, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var waiter = new OutputWaiter(pattern, count);
+        lock (_stdout)
+        {
+            waiter.Seen = _stdout.ToString().Split('\n').Count(pattern.IsMatch);
+            if (waiter.Seen >= count)
+            {
+                return;
+            }
+
+            _outputWaiters.Add(waiter);
+        }
+
+        try
+        {
+            await waiter.Done.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new InvalidOperationException($"{waiter.Seen} of {count} lines matching '{pattern}' in {timeout.TotalSeconds:0} s.{Environment.NewLine}stdout:{Environment.NewLine}{StandardOutput}{Environment.NewLine}stderr:{Environment.NewLine}{StandardError}", ex);
+        }
+        finally
+        {
+            lock (_stdout)
+            {
+                _outputWaiters.Remove(waiter);
+            }
+        }
+    }
+
     /// <summary>Waits for the process to exit on its own (for start-up failures).</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -162,6 +199,13 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
         lock (_stdout)
         {
             _stdout.AppendLine(line);
+            foreach (var waiter in _outputWaiters)
+            {
+                if (waiter.Pattern.IsMatch(line) && ++waiter.Seen >= waiter.Count)
+                {
+                    waiter.Done.TrySetResult();
+                }
+            }
         }
 
         // The banner ends with the `claude mcp add` line: wait for it, so a test sees the whole banner.
@@ -174,6 +218,17 @@ public sealed partial class SwitchboardProcess : IAsyncDisposable
         {
             _mcpUrl.TrySetResult(_servingUrl);
         }
+    }
+
+    private sealed class OutputWaiter(Regex pattern, int count)
+    {
+        public Regex Pattern { get; } = pattern;
+
+        public int Count { get; } = count;
+
+        public int Seen { get; set; }
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     [GeneratedRegex(@"is serving MCP at (?<url>http\S+)")]

@@ -371,7 +371,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
         lock (_gate)
         {
             released = _current;
-            if (released is null || _closed || _inputRequested || !HoldsNoSessionState(released.Server))
+            if (released is null || KeptForGoodLocked(released))
             {
                 // Gone already, or kept for good.
                 DisposeLingerTimerLocked();
@@ -379,7 +379,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             }
 
             var linger = _serverLinger!.Value;
-            var wait = _delivering > 0 || _openRequests.Count > 0 ? linger : linger - _timeProvider.GetElapsedTime(LastActivity);
+            var wait = InFlightLocked ? linger : linger - _timeProvider.GetElapsedTime(LastActivity);
             if (wait > TimeSpan.Zero)
             {
                 _lingerTimer?.Change(wait, Timeout.InfiniteTimeSpan);
@@ -392,8 +392,13 @@ internal sealed class WebSocketConnection : IAsyncDisposable
         _ = StopReleasedServerAsync(released);
     }
 
-    private bool CanReleaseLocked(ServingServer serving)
-        => !_closed && !_inputRequested && _delivering == 0 && _openRequests.Count == 0 && HoldsNoSessionState(serving.Server);
+    private bool CanReleaseLocked(ServingServer serving) => !InFlightLocked && !KeptForGoodLocked(serving);
+
+    /// <summary>A message is being handed to the server or a request is unanswered.</summary>
+    private bool InFlightLocked => _delivering > 0 || _openRequests.Count > 0;
+
+    /// <summary>The connection is closing, or the server holds what a fresh one would not (session, level, suspended handler).</summary>
+    private bool KeptForGoodLocked(ServingServer serving) => _closed || _inputRequested || !HoldsNoSessionState(serving.Server);
 
     private void DetachLocked()
     {

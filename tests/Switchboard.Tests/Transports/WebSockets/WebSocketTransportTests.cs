@@ -239,6 +239,35 @@ public sealed class WebSocketTransportTests
         // The pipeline stops waiting for a tool at the caller's cancellation (as at a timeout) even if the tool ignores its
         // token, so the SDK handler ends and the slot is rightly free; the tool itself finishes in the background.
         var stubborn = new StubbornTools.State();
+
+        // Signalled by the pipeline's own call counter (the stubborn tool exists only in this test's server).
+        var cancelledCalls = 0;
+        var cancelledInPipeline = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var meters = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument is { Name: "switchboard.tool.calls", Meter.Name: Switchboard.Diagnostics.SwitchboardDiagnostics.MeterName })
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? tool = null, outcome = null;
+            foreach (var tag in tags)
+            {
+                tool = tag.Key == "tool" ? tag.Value as string : tool;
+                outcome = tag.Key == "outcome" ? tag.Value as string : outcome;
+            }
+
+            if (tool == "stubborn_wait" && outcome == "cancelled" && Interlocked.Add(ref cancelledCalls, (int)value) == 2)
+            {
+                cancelledInPipeline.TrySetResult();
+            }
+        });
+        meters.Start();
         await using var server = await SwitchboardTestServer.StartAsync(
             configure: b =>
             {
@@ -264,16 +293,8 @@ public sealed class WebSocketTransportTests
             Assert.Equal("read while both still run", answer["result"]!["content"]![0]!["text"]!.GetValue<string>());
 
             // Both calls went through the pipeline to their end (counted as cancelled) while both tools still run.
-            using var http = server.CreateHttpClient();
-            var waited = System.Diagnostics.Stopwatch.StartNew();
-            while (!(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Token)).Split('\n').Any(line =>
-                line.StartsWith("switchboard_tool_calls_total{", StringComparison.Ordinal) && line.Contains("tool=\"stubborn_wait\"", StringComparison.Ordinal)
-                && line.Contains("outcome=\"cancelled\"", StringComparison.Ordinal) && line.EndsWith(" 2", StringComparison.Ordinal)))
-            {
-                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "the cancelled calls never finished in the pipeline");
-                await Task.Delay(50, Token);
-            }
-
+            await cancelledInPipeline.Task.WaitAsync(TimeSpan.FromSeconds(20), Token);
+            Assert.Equal(2, Volatile.Read(ref cancelledCalls));
             Assert.Equal(2, Volatile.Read(ref stubborn.Running));
         }
         finally
