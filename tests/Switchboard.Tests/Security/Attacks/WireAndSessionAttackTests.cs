@@ -170,6 +170,13 @@ public sealed class WireAndSessionAttackTests(AttackSuiteFixture suite)
         socket.Options.AddSubProtocol("mcp");
         socket.Options.SetRequestHeader("Authorization", "Bearer " + Target.Token(claims: c => c["exp"] = exp.ToUnixTimeSeconds()));
         await socket.ConnectAsync(McpWebSocket.EndpointOf(Target.Server.BaseUri), Token);
+
+        // One answered message first: the server is then past its set-up (its expiry timer armed) before the clock moves,
+        // so the test measures the open connection's expiry, not a race with a loaded machine's scheduling.
+        var call = System.Text.Encoding.UTF8.GetBytes(McpWebSocket.Call(1, "text_echo", new System.Text.Json.Nodes.JsonObject { ["text"] = "before expiry" }, McpHttp.ModernMeta()).ToJsonString());
+        await socket.SendAsync(call, WebSocketMessageType.Text, endOfMessage: true, Token);
+        var answer = await socket.ReceiveAsync(new byte[64 * 1024], Token);
+        Assert.Equal(WebSocketMessageType.Text, answer.MessageType);
         var receive = socket.ReceiveAsync(new byte[1024], Token);
 
         Target.Clock.Advance(TimeSpan.FromSeconds(119));
