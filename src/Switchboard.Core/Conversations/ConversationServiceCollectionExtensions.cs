@@ -40,7 +40,7 @@ public static class ConversationServiceCollectionExtensions
         services.TryAddTransient<IConversationState>(static _ => throw new InvalidOperationException("IConversationState exists only inside a tool call of a plugin that declares conversation state."));
         services.TryAddTransient<ConversationOpener>(static _ => throw new InvalidOperationException("ConversationOpener exists only inside a call of conversation_open."));
 
-        builder.AddPlugin<ConversationTools>(ConversationTools.PluginName, ConversationTools.PluginVersion, "Opens conversations for clients that cannot carry a handle in _meta.");
+        builder.AddPlugin<ConversationTools>(ConversationTools.PluginName, ConversationTools.PluginVersion, "Opens conversations for clients that cannot carry a handle in _meta.", execution: ToolExecution.Inline);
         return builder;
     }
 

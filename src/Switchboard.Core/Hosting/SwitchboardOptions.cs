@@ -75,6 +75,13 @@ public sealed class ToolOptions
 
     /// <summary>How many tools one <c>tools/list</c> page holds.</summary>
     public int ListPageSize { get; set; } = 100;
+
+    /// <summary>
+    /// How many of a plugin's calls may still be running after their caller got its answer (a timeout or a
+    /// cancellation the tool did not observe) before the plugin's tools refuse new calls. Such work cannot be stopped
+    /// from outside, only bounded; the refusal lifts as the overrunning calls end. A plugin can set its own.
+    /// </summary>
+    public int MaxOverrunningCallsPerPlugin { get; set; } = 16;
 }
 
 /// <summary>Settings for one plugin.</summary>
@@ -85,6 +92,15 @@ public sealed class PluginSettings
 
     /// <summary>Timeout for this plugin's tools, unless a tool sets its own.</summary>
     public TimeSpan? Timeout { get; set; }
+
+    /// <summary>This plugin's bound on overrunning calls; see <see cref="ToolOptions.MaxOverrunningCallsPerPlugin"/>.</summary>
+    public int? MaxOverrunningCalls { get; set; }
+
+    /// <summary>
+    /// Overrides which thread the plugin's calls start on: <c>ThreadPool</c> (the timeout holds even if a tool blocks)
+    /// or <c>Inline</c> (saves a thread hop; only for tools that never block). Empty keeps the plugin's own choice.
+    /// </summary>
+    public Plugins.ToolExecution? Execution { get; set; }
 
     /// <summary>Per-tool settings keyed by the tool's own (un-namespaced) name.</summary>
     public Dictionary<string, ToolSettings> Tools { get; set; } = new(StringComparer.Ordinal);

@@ -59,11 +59,26 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             failures.Add("Switchboard:Tools:ListPageSize must be between 1 and 1000.");
         }
 
+        if (options.Tools.MaxOverrunningCallsPerPlugin is < 1 or > 10_000)
+        {
+            failures.Add("Switchboard:Tools:MaxOverrunningCallsPerPlugin must be between 1 and 10000.");
+        }
+
         foreach (var (plugin, settings) in options.Plugins)
         {
             if (settings.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromHours(1)))
             {
                 failures.Add($"Switchboard:Plugins:{plugin}:Timeout must be positive and at most one hour.");
+            }
+
+            if (settings.MaxOverrunningCalls is < 1 or > 10_000)
+            {
+                failures.Add($"Switchboard:Plugins:{plugin}:MaxOverrunningCalls must be between 1 and 10000.");
+            }
+
+            if (settings.Execution is { } execution && !Enum.IsDefined(execution))
+            {
+                failures.Add($"Switchboard:Plugins:{plugin}:Execution must be ThreadPool or Inline.");
             }
 
             foreach (var (tool, toolSettings) in settings.Tools)

@@ -70,6 +70,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPluginSource, InProcessPluginSource>());
 
         // The message pipeline: stages are a list, composed once.
+        services.TryAddSingleton<OverrunningToolCalls>();
         services.TryAddSingleton<PluginInvocationHandler>();
         services.TryAddSingleton<GatewayPipeline>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, TelemetryStage>());
@@ -134,20 +135,22 @@ public static class SwitchboardServiceCollectionExtensions
         string name,
         string version,
         string? description = null,
-        TimeSpan? defaultToolTimeout = null)
-        => builder.AddPlugin(PluginDescriptor.FromType<TTools>(name, version, description, defaultToolTimeout));
+        TimeSpan? defaultToolTimeout = null,
+        ToolExecution execution = ToolExecution.ThreadPool)
+        => builder.AddPlugin(PluginDescriptor.FromType<TTools>(name, version, description, defaultToolTimeout, execution: execution));
 
     /// <summary>
     /// Adds the sample plugins served by default: <c>clock</c> and <c>text</c>, and the conversation samples <c>orders</c>
-    /// (a refund workflow) and <c>support</c> (shares the case keys with <c>orders</c>).
+    /// (a refund workflow) and <c>support</c> (shares the case keys with <c>orders</c>). Their tools compute in memory
+    /// and never block, so they run inline.
     /// </summary>
     public static ISwitchboardBuilder AddSamplePlugins(this ISwitchboardBuilder builder)
         => builder
-            .AddPlugin<ClockTools>(ClockTools.PluginName, ClockTools.PluginVersion, "Current time and time-zone conversion.")
-            .AddPlugin<TextTools>(TextTools.PluginName, TextTools.PluginVersion, "Echo and word count.")
-            .AddPlugin<OrdersTools>(OrdersTools.PluginName, OrdersTools.PluginVersion, "Sample refund workflow kept in the conversation.")
+            .AddPlugin<ClockTools>(ClockTools.PluginName, ClockTools.PluginVersion, "Current time and time-zone conversion.", execution: ToolExecution.Inline)
+            .AddPlugin<TextTools>(TextTools.PluginName, TextTools.PluginVersion, "Echo and word count.", execution: ToolExecution.Inline)
+            .AddPlugin<OrdersTools>(OrdersTools.PluginName, OrdersTools.PluginVersion, "Sample refund workflow kept in the conversation.", execution: ToolExecution.Inline)
             .AddConversation(OrdersTools.Conversation)
-            .AddPlugin<SupportTools>(SupportTools.PluginName, SupportTools.PluginVersion, "Sample support case shared with orders.")
+            .AddPlugin<SupportTools>(SupportTools.PluginName, SupportTools.PluginVersion, "Sample support case shared with orders.", execution: ToolExecution.Inline)
             .AddConversation(SupportTools.Conversation);
 
     /// <summary>Adds a pipeline stage. Its <see cref="GatewayStage.Order"/> decides where it runs.</summary>

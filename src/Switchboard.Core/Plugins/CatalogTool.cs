@@ -30,6 +30,15 @@ public sealed class CatalogTool
     /// <summary>How long one call may run before it is cancelled.</summary>
     public TimeSpan Timeout { get; }
 
+    /// <summary>
+    /// How many calls of this tool's plugin may still run after their callers got an answer before the plugin's tools
+    /// refuse new calls (<c>Switchboard:Tools:MaxOverrunningCallsPerPlugin</c>, or the plugin's own setting).
+    /// </summary>
+    public int MaxOverrunningCalls { get; init; } = 16;
+
+    /// <summary>Which thread a call starts on (the plugin's choice, or <c>Switchboard:Plugins:&lt;plugin&gt;:Execution</c>).</summary>
+    public ToolExecution Execution { get; init; } = ToolExecution.ThreadPool;
+
     internal IToolInvoker Invoker { get; }
 
     /// <summary>A human description of where the tool comes from, used in errors.</summary>
@@ -59,6 +68,9 @@ public sealed record LoadedPlugin(
     /// stopping the catalog load; the plugin source reports such settings itself.
     /// </summary>
     public bool HasDynamicTools { get; init; }
+
+    /// <summary>Which thread the plugin's calls start on, unless configuration says otherwise.</summary>
+    public ToolExecution Execution { get; init; } = ToolExecution.ThreadPool;
 }
 
 /// <summary>One tool offered by a plugin: its definition (with the plugin's own name) and its invoker.</summary>

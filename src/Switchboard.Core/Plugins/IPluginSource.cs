@@ -18,7 +18,10 @@ internal sealed class InProcessPluginSource(IEnumerable<PluginDescriptor> descri
             var tools = descriptor.CreateTools(services)
                 .Select(tool => new PluginTool(tool.ProtocolTool, new InProcessToolInvoker(tool, detached)))
                 .ToList();
-            plugins.Add(new LoadedPlugin(descriptor.Name, descriptor.Version, descriptor.Source, descriptor.ToolNamePrefix, descriptor.DefaultToolTimeout, tools));
+            plugins.Add(new LoadedPlugin(descriptor.Name, descriptor.Version, descriptor.Source, descriptor.ToolNamePrefix, descriptor.DefaultToolTimeout, tools)
+            {
+                Execution = descriptor.Execution,
+            });
         }
 
         return ValueTask.FromResult<IReadOnlyList<LoadedPlugin>>(plugins);

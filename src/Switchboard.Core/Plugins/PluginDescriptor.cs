@@ -27,6 +27,12 @@ public sealed class PluginDescriptor
     /// <summary>The plugin's default tool timeout; configuration may override it.</summary>
     public TimeSpan? DefaultToolTimeout { get; init; }
 
+    /// <summary>
+    /// Which thread the plugin's calls start on. <see cref="ToolExecution.Inline"/> is for tools that never block;
+    /// configuration (<c>Switchboard:Plugins:&lt;plugin&gt;:Execution</c>) may override it.
+    /// </summary>
+    public ToolExecution Execution { get; init; } = ToolExecution.ThreadPool;
+
     /// <summary>Where the plugin is defined, for error messages.</summary>
     public required string Source { get; init; }
 
@@ -42,7 +48,8 @@ public sealed class PluginDescriptor
         string version,
         string? description = null,
         TimeSpan? defaultToolTimeout = null,
-        string? toolNamePrefix = null)
+        string? toolNamePrefix = null,
+        ToolExecution execution = ToolExecution.ThreadPool)
     {
         return new PluginDescriptor
         {
@@ -51,6 +58,7 @@ public sealed class PluginDescriptor
             Description = description,
             DefaultToolTimeout = defaultToolTimeout,
             ToolNamePrefix = toolNamePrefix,
+            Execution = execution,
             Source = $"in-process type {typeof(TTools).FullName}",
             CreateTools = services => CreateToolsFromType<TTools>(services),
         };

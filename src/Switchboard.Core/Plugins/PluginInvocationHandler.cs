@@ -9,9 +9,11 @@ namespace Switchboard.Plugins;
 /// <summary>
 /// The last step of the pipeline: checks the arguments, runs the tool under its timeout and turns every way a tool
 /// can end into a result. A tool that overruns gets its work cancelled and the caller an <c>isError</c> result naming
-/// the timeout, even if the tool ignores cancellation.
+/// the timeout, even if the tool ignores cancellation or blocks its thread: the tool runs on a thread-pool thread of
+/// its own, never on the caller's. Work that goes on after its caller was answered is counted per plugin
+/// (<see cref="OverrunningToolCalls"/>), and a plugin with too much of it refuses new calls.
 /// </summary>
-public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, ILogger<PluginInvocationHandler> logger)
+public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, OverrunningToolCalls overruns, ILogger<PluginInvocationHandler> logger)
 {
     public async ValueTask<ToolCallOutcome> InvokeAsync(ToolCallContext context, CancellationToken cancellationToken)
     {
@@ -22,6 +24,14 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
         {
             context.OutcomeKind = ToolCallOutcomeKind.InvalidArguments;
             return ToolCallOutcome.ToolErrorResult($"Invalid arguments for tool '{tool.Name}': {problem}");
+        }
+
+        if (overruns.IsAtLimit(tool, out var overrunning))
+        {
+            context.OutcomeKind = ToolCallOutcomeKind.ToolError;
+            return ToolCallOutcome.ToolErrorResult(
+                $"Tool '{tool.Name}' is not taking calls: {overrunning} earlier calls to plugin '{tool.Plugin.Name}' are still running " +
+                "after their timeout or cancellation. Try again later, or ask the operator to look at the plugin.");
         }
 
         var invocation = new ToolInvocation
@@ -38,15 +48,14 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
 
         using var timeout = new CancellationTokenSource(tool.Timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        Task<CallToolResult> work;
-        try
-        {
-            work = tool.Invoker.InvokeAsync(invocation, linked.Token).AsTask();
-        }
-        catch (Exception ex)
-        {
-            work = Task.FromException<CallToolResult>(ex);
-        }
+        // By default the tool starts on a pool thread: one that blocks (a synchronous driver call, Thread.Sleep) before
+        // its first await would otherwise hold the caller past its deadline, as WaitAsync below could not be reached.
+        // Plugins that never block start inline, which lets a tool that finishes at once complete the request
+        // synchronously (the hop costs up to a third of Streamable HTTP throughput; docs/benchmarks.md). A call whose
+        // deadline or caller is gone before a pool thread takes it up never starts.
+        var work = tool.Execution == ToolExecution.Inline
+            ? StartInline(tool, invocation, linked.Token)
+            : Task.Run(() => tool.Invoker.InvokeAsync(invocation, linked.Token).AsTask(), linked.Token);
 
         try
         {
@@ -58,7 +67,7 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             context.OutcomeKind = ToolCallOutcomeKind.Timeout;
-            ObserveLateCompletion(work, tool);
+            overruns.Track(tool, work);
             if (logger.IsEnabled(LogLevel.Warning))
             {
                 Log.ToolTimedOut(logger, tool.Name, tool.Timeout.TotalMilliseconds);
@@ -70,7 +79,7 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             context.OutcomeKind = ToolCallOutcomeKind.Cancelled;
-            ObserveLateCompletion(work, tool);
+            overruns.Track(tool, work);
             throw;
         }
         catch (InputRequiredException)
@@ -113,27 +122,21 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
         }
     }
 
-    private void ObserveLateCompletion(Task<CallToolResult> work, CatalogTool tool)
+    private static Task<CallToolResult> StartInline(CatalogTool tool, ToolInvocation invocation, CancellationToken cancellationToken)
     {
-        if (work.IsCompleted)
+        if (cancellationToken.IsCancellationRequested)
         {
-            _ = work.Exception;
-            return;
+            return Task.FromCanceled<CallToolResult>(cancellationToken);
         }
 
-        _ = work.ContinueWith(
-            static (t, state) =>
-            {
-                var (log, name) = ((ILogger, string))state!;
-                if (t.IsFaulted && t.Exception?.InnerException is not OperationCanceledException)
-                {
-                    Log.LateToolFailure(log, name, t.Exception!.InnerException!.GetType().Name);
-                }
-            },
-            (logger, tool.Name),
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        try
+        {
+            return tool.Invoker.InvokeAsync(invocation, cancellationToken).AsTask();
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<CallToolResult>(ex);
+        }
     }
 
     internal static string FormatDuration(TimeSpan duration) => duration.TotalSeconds >= 1
@@ -150,8 +153,5 @@ public sealed partial class PluginInvocationHandler(TimeProvider timeProvider, I
 
         [LoggerMessage(EventId = 2003, EventName = "ToolRejectedArguments", Level = LogLevel.Information, Message = "Tool {Tool} rejected its arguments ({ExceptionType})")]
         public static partial void ToolRejectedArguments(ILogger logger, string tool, string exceptionType);
-
-        [LoggerMessage(EventId = 2004, EventName = "LateToolFailure", Level = LogLevel.Debug, Message = "Tool {Tool} failed with {ExceptionType} after its call had already ended")]
-        public static partial void LateToolFailure(ILogger logger, string tool, string exceptionType);
     }
 }

@@ -126,7 +126,11 @@ internal static class ToolCatalogBuilder
                 continue;
             }
 
-            var entry = new CatalogTool(name, plugin, localName, WithName(tool.ProtocolTool, name), timeout, tool.Invoker);
+            var maxOverrunning = pluginSettings?.MaxOverrunningCalls ?? toolOptions.MaxOverrunningCallsPerPlugin;
+            var entry = new CatalogTool(name, plugin, localName, WithName(tool.ProtocolTool, name), timeout, tool.Invoker)             {
+                MaxOverrunningCalls = maxOverrunning,
+                Execution = pluginSettings?.Execution ?? plugin.Execution,
+            };
             if (exposed.TryGetValue(name, out var existing))
             {
                 problems.Add(

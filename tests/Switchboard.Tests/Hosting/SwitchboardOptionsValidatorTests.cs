@@ -1,4 +1,5 @@
 using Switchboard.Hosting;
+using Switchboard.Plugins;
 
 namespace Switchboard.Tests.Hosting;
 
@@ -19,8 +20,8 @@ public class SwitchboardOptionsValidatorTests
             ServerName = "bad name",
             IdleCompactionQuietPeriod = TimeSpan.FromMilliseconds(10),
             Http = { MaxRequestBodyBytes = 10, AllowedOrigins = ["not an origin"] },
-            Tools = { DefaultTimeout = TimeSpan.Zero, MaxNameLength = 100, ListPageSize = 0 },
-            Plugins = { ["text"] = new PluginSettings { Timeout = TimeSpan.FromHours(2), Tools = { ["echo"] = new ToolSettings { Timeout = TimeSpan.FromSeconds(-1) } } } },
+            Tools = { DefaultTimeout = TimeSpan.Zero, MaxNameLength = 100, ListPageSize = 0, MaxOverrunningCallsPerPlugin = 0 },
+            Plugins = { ["text"] = new PluginSettings { Timeout = TimeSpan.FromHours(2), MaxOverrunningCalls = -1, Execution = (ToolExecution)7, Tools = { ["echo"] = new ToolSettings { Timeout = TimeSpan.FromSeconds(-1) } } } },
         };
 
         var failures = Failures(options);
@@ -29,6 +30,7 @@ public class SwitchboardOptionsValidatorTests
         {
             "Switchboard:DataDirectory", "Switchboard:ServerName", "Switchboard:IdleCompactionQuietPeriod", "Switchboard:Http:MaxRequestBodyBytes", "Switchboard:Http:AllowedOrigins",
             "Switchboard:Tools:DefaultTimeout", "Switchboard:Tools:MaxNameLength", "Switchboard:Tools:ListPageSize",
+            "Switchboard:Tools:MaxOverrunningCallsPerPlugin", "Switchboard:Plugins:text:MaxOverrunningCalls", "Switchboard:Plugins:text:Execution",
             "Switchboard:Plugins:text:Timeout", "Switchboard:Plugins:text:Tools:echo:Timeout",
         })
         {

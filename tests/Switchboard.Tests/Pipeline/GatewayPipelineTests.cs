@@ -16,7 +16,7 @@ public class GatewayPipelineTests
         => ToolCatalogBuilder.Build(plugins, new ToolOptions(), new Dictionary<string, PluginSettings>(), 1);
 
     private static GatewayPipeline Create(params GatewayStage[] stages)
-        => new(stages, new PluginInvocationHandler(s_time, NullLogger<PluginInvocationHandler>.Instance), NullLogger<GatewayPipeline>.Instance);
+        => new(stages, new PluginInvocationHandler(s_time, TestDiagnostics.Overruns(s_time), NullLogger<PluginInvocationHandler>.Instance), NullLogger<GatewayPipeline>.Instance);
 
     private sealed class RecordingStage(string name, int order, List<string> log) : GatewayStage
     {

@@ -13,13 +13,24 @@ public class PluginInvocationHandlerTests
 {
     private readonly FakeTimeProvider _time = new();
 
-    private (PluginInvocationHandler Sut, ToolCallContext Context) Arrange(IToolInvoker invoker, TimeSpan timeout, string schema = """{"type":"object"}""")
+    public PluginInvocationHandlerTests() => Overruns = TestDiagnostics.Overruns(_time);
+
+    private OverrunningToolCalls Overruns { get; }
+
+    private (PluginInvocationHandler Sut, ToolCallContext Context) Arrange(
+        IToolInvoker invoker, TimeSpan timeout, string schema = """{"type":"object"}""", PluginSettings? settings = null)
     {
         var plugin = new LoadedPlugin("probe", "1.0.0", "test", null, timeout, [new PluginTool(TestPlugins.Tool("work", schema), invoker)]);
-        var snapshot = ToolCatalogBuilder.Build([plugin], new ToolOptions(), new Dictionary<string, PluginSettings>(), 1);
+        var pluginSettings = new Dictionary<string, PluginSettings>();
+        if (settings is not null)
+        {
+            pluginSettings["probe"] = settings;
+        }
+
+        var snapshot = ToolCatalogBuilder.Build([plugin], new ToolOptions(), pluginSettings, 1);
         Assert.True(snapshot.TryGetTool("probe_work", out var tool));
         var context = new ToolCallContext(GatewayTransport.Rest, "probe_work", snapshot, _time.GetTimestamp()) { Tool = tool };
-        return (new PluginInvocationHandler(_time, NullLogger<PluginInvocationHandler>.Instance), context);
+        return (new PluginInvocationHandler(_time, Overruns, NullLogger<PluginInvocationHandler>.Instance), context);
     }
 
     [Fact]
@@ -62,6 +73,131 @@ public class PluginInvocationHandlerTests
 
         Assert.Equal(ToolCallOutcomeKind.Timeout, context.OutcomeKind);
         Assert.Contains("250 ms", ((TextContentBlock)outcome.Result!.Content[0]).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_ToolBlocksItsThread_CallerIsStillAnsweredAtTheDeadline()
+    {
+        // The tool never awaits: it holds whatever thread runs it. Run inline, it would hold the caller too, and the
+        // call would only return (synchronously) when the tool gives up after 10 s.
+        using var release = new ManualResetEventSlim();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finished = 0;
+        var (sut, context) = Arrange(
+            new TestPlugins.DelegateInvoker((_, _) =>
+            {
+                started.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(10), CancellationToken.None);
+                Volatile.Write(ref finished, 1);
+                return Task.FromResult(new CallToolResult());
+            }),
+            TimeSpan.FromSeconds(2));
+
+        try
+        {
+            var call = sut.InvokeAsync(context, TestContext.Current.CancellationToken).AsTask();
+            Assert.False(call.IsCompleted);
+            await started.Task.WaitAsync(TestContext.Current.CancellationToken);
+            _time.Advance(TimeSpan.FromSeconds(2));
+            var outcome = await call.WaitAsync(TestContext.Current.CancellationToken);
+
+            Assert.Equal(ToolCallOutcomeKind.Timeout, context.OutcomeKind);
+            Assert.True(outcome.Result!.IsError);
+            Assert.Equal(0, Volatile.Read(ref finished));
+            Assert.Equal(1, Overruns.CountFor("probe"));
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await Eventually.TrueAsync(() => Overruns.CountFor("probe") == 0, "the blocked call to stop counting once it ended");
+    }
+
+    [Fact]
+    public async Task InvokeAsync_InlineTool_RunsOnTheCallersThread_AndCompletesSynchronously()
+    {
+        var callerThread = Environment.CurrentManagedThreadId;
+        var toolThread = 0;
+        var (sut, context) = Arrange(
+            new TestPlugins.DelegateInvoker((_, _) =>
+            {
+                toolThread = Environment.CurrentManagedThreadId;
+                return Task.FromResult(new CallToolResult { Content = [new TextContentBlock { Text = "inline" }] });
+            }),
+            TimeSpan.FromMinutes(1),
+            settings: new PluginSettings { Execution = ToolExecution.Inline });
+
+        var call = sut.InvokeAsync(context, TestContext.Current.CancellationToken);
+
+        Assert.True(call.IsCompletedSuccessfully);
+        Assert.Equal(callerThread, toolThread);
+        Assert.Equal("inline", ((TextContentBlock)(await call).Result!.Content[0]).Text);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_PluginAtItsOverrunLimit_RefusesNewCalls_UntilAnOverrunningCallEnds()
+    {
+        var pending = new List<TaskCompletionSource<CallToolResult>>();
+        var invoker = new TestPlugins.DelegateInvoker((_, _) =>
+        {
+            // Ignores its cancellation token on purpose.
+            var never = new TaskCompletionSource<CallToolResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (pending)
+            {
+                pending.Add(never);
+            }
+
+            return never.Task;
+        });
+        int Started()
+        {
+            lock (pending)
+            {
+                return pending.Count;
+            }
+        }
+
+        var settings = new PluginSettings { MaxOverrunningCalls = 2 };
+        for (var i = 1; i <= 2; i++)
+        {
+            var (sut, context) = Arrange(invoker, TimeSpan.FromSeconds(1), settings: settings);
+            var call = sut.InvokeAsync(context, TestContext.Current.CancellationToken).AsTask();
+            await Eventually.TrueAsync(() => Started() == i, $"call {i} to start");
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await call.WaitAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(ToolCallOutcomeKind.Timeout, context.OutcomeKind);
+        }
+
+        Assert.Equal(2, Overruns.CountFor("probe"));
+        var (refusing, refused) = Arrange(invoker, TimeSpan.FromSeconds(1), settings: settings);
+        var refusal = await refusing.InvokeAsync(refused, TestContext.Current.CancellationToken);
+
+        Assert.True(refusal.Result!.IsError);
+        var text = ((TextContentBlock)refusal.Result.Content[0]).Text;
+        Assert.Contains("2 earlier calls to plugin 'probe' are still running", text, StringComparison.Ordinal);
+        Assert.Equal(ToolCallOutcomeKind.ToolError, refused.OutcomeKind);
+        Assert.Equal(2, Started());
+
+        lock (pending)
+        {
+            pending[0].SetResult(new CallToolResult());
+        }
+
+        await Eventually.TrueAsync(() => Overruns.CountFor("probe") == 1, "the ended call to stop counting");
+        var (admitting, admitted) = Arrange(invoker, TimeSpan.FromSeconds(1), settings: settings);
+        var admittedCall = admitting.InvokeAsync(admitted, TestContext.Current.CancellationToken).AsTask();
+        await Eventually.TrueAsync(() => Started() == 3, "the next call to run once below the limit");
+        lock (pending)
+        {
+            pending[2].SetResult(new CallToolResult { Content = [new TextContentBlock { Text = "late but fine" }] });
+            pending[1].SetResult(new CallToolResult());
+        }
+
+        var outcome = await admittedCall.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(ToolCallOutcomeKind.Success, admitted.OutcomeKind);
+        Assert.Equal("late but fine", ((TextContentBlock)outcome.Result!.Content[0]).Text);
+        await Eventually.TrueAsync(() => Overruns.CountFor("probe") == 0, "every overrunning call to have ended");
     }
 
     [Fact]

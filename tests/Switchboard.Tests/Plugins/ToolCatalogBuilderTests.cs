@@ -156,6 +156,29 @@ public class ToolCatalogBuilderTests
     }
 
     [Fact]
+    public void Build_ExecutionAndOverrunBound_ComeFromThePluginUnlessConfigured()
+    {
+        var inline = TestPlugins.Plugin("text", "echo") with { Execution = ToolExecution.Inline };
+        var pooled = TestPlugins.Plugin("clock", "now");
+        var settings = new Dictionary<string, PluginSettings>(StringComparer.Ordinal)
+        {
+            ["clock"] = new() { Execution = ToolExecution.Inline, MaxOverrunningCalls = 3 },
+        };
+
+        var plain = ToolCatalogBuilder.Build([inline, pooled], new ToolOptions { MaxOverrunningCallsPerPlugin = 9 }, s_noSettings, 1);
+        var configured = ToolCatalogBuilder.Build([inline with { }, pooled], new ToolOptions { MaxOverrunningCallsPerPlugin = 9 }, settings, 1);
+
+        Assert.True(plain.TryGetTool("text_echo", out var echo));
+        Assert.Equal((ToolExecution.Inline, 9), (echo.Execution, echo.MaxOverrunningCalls));
+        Assert.True(plain.TryGetTool("clock_now", out var now));
+        Assert.Equal((ToolExecution.ThreadPool, 9), (now.Execution, now.MaxOverrunningCalls));
+        Assert.True(configured.TryGetTool("clock_now", out var configuredNow));
+        Assert.Equal((ToolExecution.Inline, 3), (configuredNow.Execution, configuredNow.MaxOverrunningCalls));
+        Assert.True(configured.TryGetTool("text_echo", out var configuredEcho));
+        Assert.Equal((ToolExecution.Inline, 9), (configuredEcho.Execution, configuredEcho.MaxOverrunningCalls));
+    }
+
+    [Fact]
     public void Build_EmptyPrefix_ExposesOwnNames()
     {
         var plugin = TestPlugins.Plugin("conformance", "test_simple_text") with { ToolNamePrefix = string.Empty };

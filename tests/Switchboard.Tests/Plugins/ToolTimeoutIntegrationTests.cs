@@ -1,6 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Diagnostics;
 using Switchboard.Hosting;
+using Switchboard.Plugins;
 using Switchboard.Tests.TestSupport;
 
 namespace Switchboard.Tests.Plugins;
@@ -56,5 +59,90 @@ public sealed class ToolTimeoutIntegrationTests
             TestContext.Current.CancellationToken);
 
         Assert.Equal("42", response.Result["content"]![0]!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ToolsThatBlockTheirThread_AreAnsweredAtTheirTimeout_AndBoundedPerPlugin()
+    {
+        var state = new ProbeState();
+        await using var server = await SwitchboardTestServer.StartAsync(
+            configure: b =>
+            {
+                b.Services.AddSingleton(state);
+                b.AddPlugin<ProbeTools>(ProbeTools.PluginName, "1.0.0");
+            },
+            configuration: new Dictionary<string, string?>
+            {
+                ["Switchboard:Plugins:probe:Tools:block:Timeout"] = "00:00:00.200",
+                ["Switchboard:Plugins:probe:MaxOverrunningCalls"] = "2",
+            },
+            cancellationToken: TestContext.Current.CancellationToken);
+        using var http = server.CreateHttpClient();
+        var ct = TestContext.Current.CancellationToken;
+
+        // The gauge is read from this server's own instrument: every test server in this process has a meter named
+        // "Switchboard", and the Prometheus exporter of one can drop a stream when another server's meter is disposed.
+        var gauge = server.GetRequiredService<SwitchboardDiagnostics>().OverrunningToolCalls;
+        long overrunning = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument, gauge))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "tool", Value: "probe_block" })
+                {
+                    Interlocked.Add(ref overrunning, value);
+                }
+            }
+        });
+        listener.Start();
+        Task<McpHttpResponse> Call(string tool, JsonObject arguments)
+            => McpHttp.SendAsync(http, McpHttp.ModernRequest(server.McpUri, "tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments }), ct);
+
+        try
+        {
+            for (var i = 1; i <= 2; i++)
+            {
+                var timedOut = await Call("probe_block", []);
+                Assert.True(timedOut.Result["isError"]!.GetValue<bool>());
+                Assert.Contains("timed out after 200 ms", timedOut.Result["content"]![0]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+                Assert.Equal(i, Volatile.Read(ref state.BlockedCount));
+            }
+
+            Assert.Equal(2, Interlocked.Read(ref overrunning));
+            Assert.Equal(2, server.GetRequiredService<OverrunningToolCalls>().CountFor("probe"));
+
+            // The bound covers the whole plugin: its other tools refuse too, without running.
+            var refused = await Call("probe_add", new JsonObject { ["a"] = 40, ["b"] = 2 });
+            Assert.True(refused.Result["isError"]!.GetValue<bool>());
+            Assert.Contains(
+                "2 earlier calls to plugin 'probe' are still running after their timeout or cancellation",
+                refused.Result["content"]![0]!["text"]!.GetValue<string>(),
+                StringComparison.Ordinal);
+        }
+        finally
+        {
+            state.BlockRelease.Set();
+        }
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref state.BlockedCount) == 0, "the blocked tools to end once released");
+        var answered = await Eventually.ValueAsync(
+            () => Call("probe_add", new JsonObject { ["a"] = 40, ["b"] = 2 }),
+            r => r.Result["isError"] is null,
+            "the plugin to take calls again once its overrunning calls ended");
+        Assert.Equal("42", answered.Result["content"]![0]!["text"]!.GetValue<string>());
+
+        // The plugin takes calls again as soon as one overrunning call ended; the other may end a moment later.
+        await Eventually.TrueAsync(() => Interlocked.Read(ref overrunning) == 0, "the overrunning-calls gauge to return to 0");
+        Assert.Equal(0, server.GetRequiredService<OverrunningToolCalls>().CountFor("probe"));
     }
 }

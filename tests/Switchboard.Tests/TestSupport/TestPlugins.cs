@@ -68,6 +68,15 @@ public sealed class ProbeTools(ProbeState state)
         }
     }
 
+    [McpServerTool(Name = "block"), Description("Blocks its thread until the test releases it, ignoring cancellation.")]
+    public string Block()
+    {
+        Interlocked.Increment(ref state.BlockedCount);
+        state.BlockRelease.Wait(TimeSpan.FromMinutes(1), CancellationToken.None);
+        Interlocked.Decrement(ref state.BlockedCount);
+        return "released";
+    }
+
     [McpServerTool(Name = "explode"), Description("Throws an exception carrying a secret.")]
     public static string Explode() => throw new InvalidOperationException("secret-token-abc123 at /home/user/private");
 
@@ -118,6 +127,9 @@ public sealed class ProbeState
     /// <summary>Holds <c>probe_gate</c> calls until released.</summary>
     public SemaphoreSlim Gate { get; } = new(0);
 
+    /// <summary>Holds <c>probe_block</c> calls (on their threads) until set.</summary>
+    public ManualResetEventSlim BlockRelease { get; } = new();
+
     /// <summary>Released once per <c>probe_gate</c> call that started.</summary>
     public SemaphoreSlim GateStarted { get; } = new(0);
 
@@ -127,6 +139,8 @@ public sealed class ProbeState
     public int GateRunning;
 
     public int GateMaxRunning;
+
+    public int BlockedCount;
 #pragma warning restore CA1051
 }
 

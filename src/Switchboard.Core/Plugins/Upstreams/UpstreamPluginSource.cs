@@ -67,6 +67,7 @@ internal sealed partial class UpstreamPluginSource : IPluginSource, IDisposable
             var plugin = new LoadedPlugin(supervisor.Name, supervisor.Options.Version!, supervisor.Source, ToolNamePrefix: null, supervisor.Options.Timeout, pluginTools)
             {
                 HasDynamicTools = true,
+                Execution = ToolExecution.Inline,
             };
             _loaded[plugin] = tools;
             plugins.Add(plugin);

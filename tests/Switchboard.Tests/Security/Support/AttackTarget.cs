@@ -32,7 +32,12 @@ public sealed class CountingPlugin : IPluginSource
 
     public ValueTask<IReadOnlyList<LoadedPlugin>> LoadAsync(CancellationToken cancellationToken)
         => ValueTask.FromResult<IReadOnlyList<LoadedPlugin>>(
-            [new LoadedPlugin(Name, "1.0.0", "attack suite", null, null, _invokers.Select(i => new PluginTool(TestPlugins.Tool(i.Key), i.Value)).ToList())]);
+            [new LoadedPlugin(Name, "1.0.0", "attack suite", null, null, _invokers.Select(i => new PluginTool(TestPlugins.Tool(i.Key), i.Value)).ToList())
+            {
+                // The counters answer at once and never block. Inline also keeps the suite's fake clock out of the
+                // count: a call queued for a pool thread could time out on a clock jump before it ran.
+                Execution = ToolExecution.Inline,
+            }]);
 }
 
 /// <summary>

@@ -284,7 +284,9 @@ public sealed class WebSocketServerReleaseTests
 
         Assert.Equal(next, answered.Count);
         Assert.All(answered, pair => Assert.Equal("text of " + pair.Key, pair.Value));
-        Assert.InRange(handler.ServersStarted, 2, 60);
+        // At least one release; at most one server per request (a burst can outrun its own server when an answer leaves
+        // before the burst's next request arrives).
+        Assert.InRange(handler.ServersStarted, 2, next);
         await WaitUntilAsync(() => server.GetRequiredService<McpSessionRegistry>().Count.Sessions == 0);
     }
 
