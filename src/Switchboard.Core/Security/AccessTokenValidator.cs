@@ -43,6 +43,7 @@ public sealed partial class AccessTokenValidator(
     SigningKeyRing ring,
     ExternalIssuerKeys externalIssuers,
     ResourceIdentity identity,
+    TokenRevocationList revocations,
     IOptions<SecurityOptions> options,
     TimeProvider timeProvider)
 {
@@ -72,8 +73,9 @@ public sealed partial class AccessTokenValidator(
         var cacheKey = ValidatedTokenCache.KeyFor(token);
         if (cache.TryGet(cacheKey, out var cached))
         {
-            // Still acceptable only while unexpired and while its kid still resolves to the very key that verified it.
-            if (timeProvider.GetUtcNow() < cached.ValidUntil)
+            // Still acceptable only while unexpired, not revoked, and while its kid still resolves to the very key that
+            // verified it.
+            if (timeProvider.GetUtcNow() < cached.ValidUntil && !revocations.IsRevoked(cached.Issuer, cached.TokenId))
             {
                 var (key, _, _) = await ResolveKeyAsync(cached.Issuer, cached.Kid, cancellationToken);
                 if (ReferenceEquals(key, cached.Key))
@@ -122,6 +124,12 @@ public sealed partial class AccessTokenValidator(
             var alg = header.GetProperty("alg").GetString()!;
             var kid = header.GetProperty("kid").GetString()!;
             var issuer = payload.GetProperty("iss").GetString()!;
+            var tokenId = payload.GetProperty("jti").GetString()!;
+            if (revocations.IsRevoked(issuer, tokenId))
+            {
+                return TokenValidationOutcome.Reject(TokenRejection.Invalid, "token revoked");
+            }
+
             var (key, keyAlgorithm, keyProblem) = await ResolveKeyAsync(issuer, kid, cancellationToken);
             if (key is null)
             {
@@ -170,7 +178,7 @@ public sealed partial class AccessTokenValidator(
             if (cacheKey is not null)
             {
                 var validUntil = DateTimeOffset.UnixEpoch.AddSeconds(payload.GetProperty("exp").GetDouble()) + settings.ClockSkew;
-                cache.Add(cacheKey, new CachedToken(principal, issuer, kid, key, validUntil), timeProvider.GetUtcNow());
+                cache.Add(cacheKey, new CachedToken(principal, issuer, tokenId, kid, key, validUntil), timeProvider.GetUtcNow());
             }
 
             return new TokenValidationOutcome(principal, TokenRejection.None, string.Empty);

@@ -8,10 +8,12 @@ namespace Switchboard.Security;
 /// <summary>
 /// Keeps the signing-key ring on schedule: brings it up to date at start (creating the first key on a fresh data folder),
 /// then checks every <c>Keys:CheckInterval</c> — reloading changes made by other replicas or the CLI (a revocation
-/// reaches every replica within one interval) and rotating when the schedule says so.
+/// reaches every replica within one interval) and rotating when the schedule says so. The same check loads token
+/// revocations (<see cref="TokenRevocationList"/>).
 /// </summary>
 internal sealed partial class KeyRingMaintenance(
     SigningKeyRing ring,
+    TokenRevocationList revocations,
     ResourceIdentity identity,
     Storage.SqliteDatabase database,
     IOptions<SecurityOptions> options,
@@ -25,6 +27,7 @@ internal sealed partial class KeyRingMaintenance(
     {
         readiness.Register(ReadinessComponent);
         await ring.MaintainAsync(cancellationToken);
+        await revocations.RefreshAsync(cancellationToken);
         readiness.MarkReady(ReadinessComponent);
         await base.StartAsync(cancellationToken);
     }
@@ -62,6 +65,16 @@ internal sealed partial class KeyRingMaintenance(
                     // Keep the keys we have; the next tick tries again.
                     Log.MaintenanceFailed(logger, ex.GetType().Name);
                 }
+
+                try
+                {
+                    await revocations.RefreshAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Keep the revocations we have; the next tick loads what was missed (it reads by sequence number).
+                    Log.RevocationRefreshFailed(logger, ex.GetType().Name);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -73,5 +86,8 @@ internal sealed partial class KeyRingMaintenance(
     {
         [LoggerMessage(EventId = 6003, EventName = "KeyRingMaintenanceFailed", Level = LogLevel.Warning, Message = "Signing-key maintenance failed ({ExceptionType}); retrying at the next check")]
         public static partial void MaintenanceFailed(ILogger logger, string exceptionType);
+
+        [LoggerMessage(EventId = 6011, EventName = "TokenRevocationRefreshFailed", Level = LogLevel.Warning, Message = "Loading token revocations failed ({ExceptionType}); retrying at the next check")]
+        public static partial void RevocationRefreshFailed(ILogger logger, string exceptionType);
     }
 }

@@ -52,5 +52,6 @@ public static class SecurityServiceCollectionExtensions
         services.TryAddSingleton<SigningKeyRing>();
         services.TryAddSingleton<AccessTokenIssuer>();
         services.TryAddSingleton<OAuthClientStore>();
+        services.TryAddSingleton<TokenRevocationList>();
     }
 }

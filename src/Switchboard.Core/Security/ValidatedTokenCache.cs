@@ -11,7 +11,7 @@ namespace Switchboard.Security;
 /// clients do) pays for the signature check once instead of every time. An entry is used only while its token is still
 /// within <c>exp</c> plus skew and while the exact key that verified it is still the one its <c>kid</c> resolves to — so
 /// revoking or retiring a key, or an external issuer dropping it from its JWKS, ends the cached acceptance at once, as
-/// it would for an uncached validation. Only valid tokens are stored (a forged token never gets an entry), keyed by the
+/// it would for an uncached validation; so does revoking the token itself (its <c>jti</c>). Only valid tokens are stored (a forged token never gets an entry), keyed by the
 /// SHA-256 of the token, and the cache is bounded.
 /// </summary>
 internal sealed class ValidatedTokenCache(int capacity)
@@ -57,4 +57,4 @@ internal sealed class ValidatedTokenCache(int capacity)
 }
 
 /// <summary>A token that passed validation: who it names, which key verified it, and until when it is acceptable.</summary>
-internal sealed record CachedToken(ClaimsPrincipal Principal, string Issuer, string Kid, SecurityKey Key, DateTimeOffset ValidUntil);
+internal sealed record CachedToken(ClaimsPrincipal Principal, string Issuer, string TokenId, string Kid, SecurityKey Key, DateTimeOffset ValidUntil);

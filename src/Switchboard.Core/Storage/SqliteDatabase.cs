@@ -70,6 +70,18 @@ public sealed partial class SqliteDatabase(IOptions<SwitchboardOptions> options,
 
         // 4 is the compliance tables (another branch); versions are applied by number, so a gap is harmless.
         (5, "conversations", Conversations.Sqlite.SqliteConversationStore.Schema),
+        (6, "revoked_tokens", """
+            CREATE TABLE revoked_tokens (
+                seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                issuer     TEXT NOT NULL,
+                jti        TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                revoked_at INTEGER NOT NULL,
+                reason     TEXT,
+                UNIQUE (issuer, jti)
+            ) STRICT;
+            CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
+            """),
     ];
 
     /// <summary>Creates the data folder and database if needed, applies pending migrations, and records the installation id.</summary>

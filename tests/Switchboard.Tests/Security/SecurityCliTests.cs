@@ -109,6 +109,45 @@ public sealed class SecurityCliTests
     }
 
     [Fact]
+    public async Task TokenRevoke_ReachesTheRunningServer_ForThatTokenOnly()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await ServeAsync(data);
+        var leaked = (await RunAsync("token", "issue", "--data", data.Path, "--sub", "alice")).Output;
+        var sibling = (await RunAsync("token", "issue", "--data", data.Path, "--sub", "alice")).Output;
+        var byId = (await RunAsync("token", "issue", "--data", data.Path, "--sub", "bob")).Output;
+        foreach (var token in new[] { leaked, leaked, sibling, byId })
+        {
+            Assert.Equal(HttpStatusCode.OK, await CallEchoAsync(server.McpUri, token));
+        }
+
+        // By the token itself: iss, jti and exp are read from it.
+        var revoked = await RunAsync("token", "revoke", leaked, "--reason", "pasted in a ticket", "--data", data.Path);
+        Assert.Equal(0, revoked.ExitCode);
+        Assert.Contains($"revoked token {CompactJwt.ClaimOf(leaked, "jti")}", revoked.Output, StringComparison.Ordinal);
+        await Eventually.TrueAsync(async () => await CallEchoAsync(server.McpUri, leaked) == HttpStatusCode.Unauthorized, "the running server refuses the revoked token");
+        Assert.Equal(HttpStatusCode.OK, await CallEchoAsync(server.McpUri, sibling));
+
+        // By jti alone: the server's own issuer is assumed.
+        var jti = CompactJwt.ClaimOf(byId, "jti");
+        Assert.Equal(0, (await RunAsync("token", "revoke", jti, "--data", data.Path)).ExitCode);
+        await Eventually.TrueAsync(async () => await CallEchoAsync(server.McpUri, byId) == HttpStatusCode.Unauthorized, "the running server refuses the token revoked by jti");
+        Assert.Contains("already revoked", (await RunAsync("token", "revoke", jti, "--data", data.Path)).Output, StringComparison.Ordinal);
+
+        var listed = await RunAsync("token", "revoked", "--data", data.Path);
+        Assert.Equal(0, listed.ExitCode);
+        Assert.Contains(CompactJwt.ClaimOf(leaked, "jti"), listed.Output, StringComparison.Ordinal);
+        Assert.Contains("pasted in a ticket", listed.Output, StringComparison.Ordinal);
+        Assert.Contains(jti, listed.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(CompactJwt.ClaimOf(sibling, "jti"), listed.Output, StringComparison.Ordinal);
+
+        var malformed = await RunAsync("token", "revoke", "not.a.token", "--data", data.Path);
+        Assert.NotEqual(0, malformed.ExitCode);
+        Assert.Contains("not a JWT", malformed.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", malformed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Clients_AddListRemove_GovernTheTokenEndpoint()
     {
         using var data = new TemporaryDirectory();

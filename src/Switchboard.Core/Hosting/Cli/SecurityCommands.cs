@@ -163,8 +163,10 @@ internal static partial class SecurityCommands
             }
         }, ct));
 
-        var command = new Command("token", "Issue access tokens (for operators and tests).");
+        var command = new Command("token", "Issue and revoke access tokens.");
         command.Subcommands.Add(issue);
+        command.Subcommands.Add(Revoke());
+        command.Subcommands.Add(Revoked());
         return command;
     }
 

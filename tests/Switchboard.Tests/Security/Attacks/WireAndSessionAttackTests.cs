@@ -151,7 +151,7 @@ public sealed class WireAndSessionAttackTests(AttackSuiteFixture suite)
     {
         var services = Target.Server.Services;
         var strict = new SecurityOptions { ClockSkew = TimeSpan.Zero, MaxTokenLifetime = AttackTarget.MaxLifetime };
-        var validator = new AccessTokenValidator(Target.Ring, services.GetRequiredService<ExternalIssuerKeys>(), services.GetRequiredService<ResourceIdentity>(), Options.Create(strict), Target.Clock);
+        var validator = new AccessTokenValidator(Target.Ring, services.GetRequiredService<ExternalIssuerKeys>(), services.GetRequiredService<ResourceIdentity>(), services.GetRequiredService<TokenRevocationList>(), Options.Create(strict), Target.Clock);
         var now = Target.Now.ToUnixTimeSeconds();
 
         var atNow = await validator.ValidateAsync(Target.Token(claims: c => { c["iat"] = now - 60; c["nbf"] = now - 60; c["exp"] = now; }), Token);
