@@ -27,6 +27,9 @@ public enum TokenRejection
 /// <summary>The result of validating an access token.</summary>
 public readonly record struct TokenValidationOutcome(ClaimsPrincipal? Principal, TokenRejection Rejection, string Detail)
 {
+    /// <summary>What was accepted (issuer, <c>jti</c>, the verifying key, until when), for connections that outlive the request.</summary>
+    internal CachedToken? Accepted { get; init; }
+
     public static TokenValidationOutcome Reject(TokenRejection rejection, string detail) => new(null, rejection, detail);
 }
 
@@ -73,15 +76,9 @@ public sealed partial class AccessTokenValidator(
         var cacheKey = ValidatedTokenCache.KeyFor(token);
         if (cache.TryGet(cacheKey, out var cached))
         {
-            // Still acceptable only while unexpired, not revoked, and while its kid still resolves to the very key that
-            // verified it.
-            if (timeProvider.GetUtcNow() < cached.ValidUntil && !revocations.IsRevoked(cached.Issuer, cached.TokenId))
+            if (await IsStillAcceptedAsync(cached, cancellationToken))
             {
-                var (key, _, _) = await ResolveKeyAsync(cached.Issuer, cached.Kid, cancellationToken);
-                if (ReferenceEquals(key, cached.Key))
-                {
-                    return new TokenValidationOutcome(cached.Principal, TokenRejection.None, string.Empty);
-                }
+                return new TokenValidationOutcome(cached.Principal, TokenRejection.None, string.Empty) { Accepted = cached };
             }
 
             cache.Remove(cacheKey);
@@ -89,6 +86,33 @@ public sealed partial class AccessTokenValidator(
 
         return await ValidateFullyAsync(token, cacheKey, cancellationToken);
     }
+
+    /// <summary>
+    /// Whether a token accepted earlier would still be accepted now: unexpired, not revoked, and its <c>kid</c> still
+    /// resolving to the very key that verified it (so revoking, retiring or an issuer dropping the key ends it). Used
+    /// for cached tokens and by connections that live longer than the request that opened them.
+    /// </summary>
+    internal async ValueTask<bool> IsStillAcceptedAsync(CachedToken accepted, CancellationToken cancellationToken)
+    {
+        if (timeProvider.GetUtcNow() >= accepted.ValidUntil || revocations.IsRevoked(accepted.Issuer, accepted.TokenId))
+        {
+            return false;
+        }
+
+        var (key, _, _) = await ResolveKeyAsync(accepted.Issuer, accepted.Kid, cancellationToken);
+        return key is not null && IsSameKey(key, accepted.Key);
+    }
+
+    /// <summary>
+    /// The same key material: usually the very object, but a ring or JWKS refresh (another replica scheduling the next
+    /// key bumps the ring's version) builds new key objects for unchanged keys, and a connection must not end for that.
+    /// </summary>
+    private static bool IsSameKey(SecurityKey current, SecurityKey accepted)
+        => ReferenceEquals(current, accepted)
+            || (string.Equals(current.KeyId, accepted.KeyId, StringComparison.Ordinal)
+                && current.CanComputeJwkThumbprint()
+                && accepted.CanComputeJwkThumbprint()
+                && current.ComputeJwkThumbprint().AsSpan().SequenceEqual(accepted.ComputeJwkThumbprint()));
 
     private async ValueTask<TokenValidationOutcome> ValidateFullyAsync(string token, string? cacheKey, CancellationToken cancellationToken)
     {
@@ -175,13 +199,14 @@ public sealed partial class AccessTokenValidator(
             }
 
             var principal = BuildPrincipal(payload, settings);
+            var validUntil = DateTimeOffset.UnixEpoch.AddSeconds(payload.GetProperty("exp").GetDouble()) + settings.ClockSkew;
+            var accepted = new CachedToken(principal, issuer, tokenId, kid, key, validUntil);
             if (cacheKey is not null)
             {
-                var validUntil = DateTimeOffset.UnixEpoch.AddSeconds(payload.GetProperty("exp").GetDouble()) + settings.ClockSkew;
-                cache.Add(cacheKey, new CachedToken(principal, issuer, tokenId, kid, key, validUntil), timeProvider.GetUtcNow());
+                cache.Add(cacheKey, accepted, timeProvider.GetUtcNow());
             }
 
-            return new TokenValidationOutcome(principal, TokenRejection.None, string.Empty);
+            return new TokenValidationOutcome(principal, TokenRejection.None, string.Empty) { Accepted = accepted };
         }
     }
 

@@ -46,6 +46,12 @@ internal sealed partial class AuthenticationMiddleware(
         {
             case BearerCheckKind.Accepted:
                 context.User = check.Principal!;
+                if (check.Accepted is { } accepted)
+                {
+                    // A WebSocket outlives this request: it checks the token again while it serves (revocation).
+                    context.Features.Set(accepted);
+                }
+
                 await next(context);
                 return;
             case BearerCheckKind.None:

@@ -24,7 +24,8 @@ internal enum BearerCheckKind
 }
 
 /// <param name="RetryAfterSeconds">For <see cref="BearerCheckKind.Throttled"/>: whole seconds until the window ends (at least 1).</param>
-internal readonly record struct BearerCheck(BearerCheckKind Kind, ClaimsPrincipal? Principal = null, string? Detail = null, int RetryAfterSeconds = 0);
+/// <param name="Accepted">For <see cref="BearerCheckKind.Accepted"/>: the accepted token, to check again later.</param>
+internal readonly record struct BearerCheck(BearerCheckKind Kind, ClaimsPrincipal? Principal = null, string? Detail = null, int RetryAfterSeconds = 0, CachedToken? Accepted = null);
 
 /// <summary>
 /// Reads and validates the bearer credentials of a request under the per-address failed-authentication limit: a
@@ -68,7 +69,7 @@ internal sealed partial class BearerAuthentication(
             return new(BearerCheckKind.Refused, Detail: outcome.Detail);
         }
 
-        return new(BearerCheckKind.Accepted, outcome.Principal);
+        return new(BearerCheckKind.Accepted, outcome.Principal, Accepted: outcome.Accepted);
     }
 
     /// <summary>Sets the headers of a 429 answer to a throttled check (the caller writes the body).</summary>

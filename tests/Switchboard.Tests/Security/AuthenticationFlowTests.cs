@@ -300,6 +300,51 @@ public sealed class AuthenticationFlowTests
         Assert.Equal("token expired", socket.CloseStatusDescription);
     }
 
+    [Theory]
+    [InlineData("token")]
+    [InlineData("key")]
+    public async Task WebSocket_ClosesAtItsNextRequestOnceItsTokenOrItsKeyIsRevoked(string revoked)
+    {
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await StartAsync(
+            configure: b => b.Services.AddSingleton<TimeProvider>(clock),
+            configuration: new Dictionary<string, string?> { ["Switchboard:WebSockets:IdleTimeout"] = "01:00:00" });
+        var token = server.IssueToken("tools:text/*", lifetime: TimeSpan.FromMinutes(5));
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token, bearerToken: token);
+        await socket.InitializeAsync(Token);
+        async Task<string> EchoAsync(int id, string text)
+        {
+            await socket.SendAsync(McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = text }), Token);
+            var (answer, _) = await socket.ReceiveResponseAsync(id, Token);
+            return answer["result"]!["content"]![0]!["text"]!.GetValue<string>();
+        }
+
+        Assert.Equal("before", await EchoAsync(1, "before"));
+        if (revoked == "token")
+        {
+            Assert.True(await server.GetRequiredService<TokenRevocationList>().RevokeAsync(
+                CompactJwt.ClaimOf(token, "iss"), CompactJwt.ClaimOf(token, "jti"), CompactJwt.ExpiryOf(token), "test", Token));
+        }
+        else
+        {
+            Assert.True(await server.GetRequiredService<SigningKeyRing>().RevokeAsync(CompactJwt.KidOf(token), Token));
+        }
+
+        // The connection checks its token at most once a second, so a request in the same second is still served.
+        Assert.Equal("same second", await EchoAsync(2, "same second"));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await socket.SendAsync(McpWebSocket.Call(3, "text_echo", new JsonObject { ["text"] = "after" }), Token);
+        var closing = await socket.ReceiveAsync(Token, TimeSpan.FromSeconds(30));
+        Assert.Null(closing);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+        Assert.Equal("token no longer accepted", socket.CloseStatusDescription);
+
+        // A new connection with the same token is refused at the upgrade.
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => McpWebSocket.ConnectAsync(server.BaseUri, Token, bearerToken: token));
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task WebSocket_AcceptsTheTokenAsASubprotocol_AndNeverEchoesIt()
     {
