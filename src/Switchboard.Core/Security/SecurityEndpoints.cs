@@ -37,6 +37,7 @@ internal static class SecurityEndpoints
         endpoints.MapGet(ProtectedResourceMetadataPath + "/{**path}", ProtectedResourceMetadataAsync);
         endpoints.MapGet(AuthorizationServerMetadataPath, AuthorizationServerMetadataAsync);
         endpoints.MapPost(TokenPath, static context => context.RequestServices.GetRequiredService<TokenEndpoint>().HandleAsync(context));
+        endpoints.MapPost(TokenRevocationEndpoint.Path, static context => context.RequestServices.GetRequiredService<TokenRevocationEndpoint>().HandleAsync(context));
     }
 
     private static Task ProtectedResourceMetadataAsync(HttpContext context)
@@ -71,6 +72,8 @@ internal static class SecurityEndpoints
             ["jwks_uri"] = identity.Issuer + JwksPath,
             ["grant_types_supported"] = new JsonArray(JsonValue.Create("client_credentials")),
             ["token_endpoint_auth_methods_supported"] = new JsonArray(JsonValue.Create("client_secret_basic"), JsonValue.Create("client_secret_post")),
+            ["revocation_endpoint"] = identity.Issuer + TokenRevocationEndpoint.Path,
+            ["revocation_endpoint_auth_methods_supported"] = new JsonArray(JsonValue.Create("client_secret_basic"), JsonValue.Create("client_secret_post")),
             ["response_types_supported"] = new JsonArray(),
             ["scopes_supported"] = ScopesSupported(context.RequestServices.GetRequiredService<ToolCatalog>().Current),
         };
@@ -206,7 +209,7 @@ internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer 
         return false;
     }
 
-    private static bool TryReadClient(HttpRequest request, IFormCollection form, out string? clientId, out string? secret, out bool usedBasic)
+    internal static bool TryReadClient(HttpRequest request, IFormCollection form, out string? clientId, out string? secret, out bool usedBasic)
     {
         clientId = null;
         secret = null;
@@ -251,7 +254,7 @@ internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer 
         return true;
     }
 
-    private static Task ErrorAsync(HttpContext context, int status, string error, string description)
+    internal static Task ErrorAsync(HttpContext context, int status, string error, string description)
     {
         context.Response.StatusCode = status;
         return SecurityEndpoints.WriteJsonAsync(context, new JsonObject { ["error"] = error, ["error_description"] = description }, "application/json");

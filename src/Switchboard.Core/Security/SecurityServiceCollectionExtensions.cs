@@ -32,6 +32,7 @@ public static class SecurityServiceCollectionExtensions
         services.AddHttpClient(ExternalIssuerKeys.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
         services.TryAddSingleton<TokenEndpoint>();
+        services.TryAddSingleton<TokenRevocationEndpoint>();
         services.TryAddSingleton<TokenRequestLimiter>();
         services.TryAddSingleton<FailedAuthenticationLimiter>();
         services.TryAddSingleton<BearerAuthentication>();

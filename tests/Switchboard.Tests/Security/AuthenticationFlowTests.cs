@@ -230,6 +230,74 @@ public sealed class AuthenticationFlowTests
     }
 
     [Fact]
+    public async Task RevocationEndpoint_LetsAClientRevokeItsOwnTokens_Rfc7009()
+    {
+        await using var server = await StartAsync();
+        var clients = server.GetRequiredService<OAuthClientStore>();
+        var aliceSecret = await clients.AddAsync("alice-bot", "tools:text/*", tenant: null, roles: [], Token);
+        var bobSecret = await clients.AddAsync("bob-bot", "tools:text/*", tenant: null, roles: [], Token);
+        using var http = server.CreateHttpClient();
+
+        async Task<HttpResponseMessage> PostAsync(string path, Dictionary<string, string> form) => await http.PostAsync(path, new FormUrlEncodedContent(form), Token);
+        async Task<string> TokenOfAsync(string client, string secret)
+        {
+            using var response = await PostAsync("/oauth/token", new() { ["grant_type"] = "client_credentials", ["client_id"] = client, ["client_secret"] = secret });
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync(Token))!["access_token"]!.GetValue<string>();
+        }
+
+        async Task<HttpStatusCode> ListAsync(string token)
+        {
+            using var caller = server.CreateHttpClient(token);
+            using var response = await caller.GetAsync("/v1/tools", Token);
+            return response.StatusCode;
+        }
+
+        var aliceToken = await TokenOfAsync("alice-bot", aliceSecret);
+        var aliceOther = await TokenOfAsync("alice-bot", aliceSecret);
+        Assert.Equal(HttpStatusCode.OK, await ListAsync(aliceToken));
+
+        // Another client cannot revoke it; nor can a caller without client credentials.
+        using (var foreign = await PostAsync("/oauth/revoke", new() { ["token"] = aliceToken, ["client_id"] = "bob-bot", ["client_secret"] = bobSecret }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, foreign.StatusCode);
+            Assert.Equal("unauthorized_client", JsonNode.Parse(await foreign.Content.ReadAsStringAsync(Token))!["error"]!.GetValue<string>());
+        }
+
+        using (var anonymous = await PostAsync("/oauth/revoke", new() { ["token"] = aliceToken }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await ListAsync(aliceToken));
+
+        // Its own client can, with HTTP Basic as well as form credentials.
+        using (var revoke = new HttpRequestMessage(HttpMethod.Post, "/oauth/revoke") { Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = aliceToken, ["token_type_hint"] = "access_token" }) })
+        {
+            revoke.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("alice-bot:" + aliceSecret)));
+            using var revoked = await http.SendAsync(revoke, Token);
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await ListAsync(aliceToken));
+        Assert.Equal(HttpStatusCode.OK, await ListAsync(aliceOther));
+
+        // Invalid tokens are answered 200 with nothing done (RFC 7009 §2.2); a request without a token is malformed.
+        using (var garbage = await PostAsync("/oauth/revoke", new() { ["token"] = "not-a-token", ["client_id"] = "alice-bot", ["client_secret"] = aliceSecret }))
+        {
+            Assert.Equal(HttpStatusCode.OK, garbage.StatusCode);
+        }
+
+        using (var missing = await PostAsync("/oauth/revoke", new() { ["client_id"] = "alice-bot", ["client_secret"] = aliceSecret }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+            Assert.Equal("invalid_request", JsonNode.Parse(await missing.Content.ReadAsStringAsync(Token))!["error"]!.GetValue<string>());
+        }
+
+        var metadata = JsonNode.Parse(await http.GetStringAsync("/.well-known/oauth-authorization-server", Token))!;
+        Assert.EndsWith("/oauth/revoke", metadata["revocation_endpoint"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ClientRegistration_CarriesTenantAndRolesIntoItsTokens()
     {
         await using var server = await StartAsync(
