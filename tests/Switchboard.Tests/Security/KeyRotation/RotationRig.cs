@@ -37,6 +37,10 @@ internal static class RotationRig
                 // writes with a timeout on that same clock, so a call caught mid-write would be refused as
                 // audit-unavailable (503, fail closed): right for the audit log, but not what rotation tests measure.
                 ["Switchboard:Compliance:Audit:Enabled"] = "false",
+
+                // For the same reason tools get an hour: a one-minute step of the clock would otherwise pass the default
+                // 60 s deadline of a call just started, which is then answered as timed out without running.
+                ["Switchboard:Tools:DefaultTimeout"] = "01:00:00",
             },
             dataDirectory: sharedData,
             clock: sharedClock,

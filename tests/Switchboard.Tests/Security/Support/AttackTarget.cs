@@ -34,8 +34,8 @@ public sealed class CountingPlugin : IPluginSource
         => ValueTask.FromResult<IReadOnlyList<LoadedPlugin>>(
             [new LoadedPlugin(Name, "1.0.0", "attack suite", null, null, _invokers.Select(i => new PluginTool(TestPlugins.Tool(i.Key), i.Value)).ToList())
             {
-                // The counters answer at once and never block. Inline also keeps the suite's fake clock out of the
-                // count: a call queued for a pool thread could time out on a clock jump before it ran.
+                // The counters answer at once and never block, so they run inline: no pool hop between the deadline's
+                // start and the call, which a step of the suites' fake clock could otherwise fall into.
                 Execution = ToolExecution.Inline,
             }]);
 }
