@@ -73,7 +73,8 @@ internal sealed class TokenRevocationEndpoint(
                 return;
             }
 
-            // ValidUntil is exp plus the clock skew: the entry lives exactly as long as the token would be accepted.
+            // ValidUntil is exp plus the clock skew, and the list adds the skew again before it drops an entry: the
+            // entry outlives the token by one skew, which costs nothing.
             await revocations.RevokeAsync(accepted.Issuer, accepted.TokenId, accepted.ValidUntil, $"revoked by client {client.ClientId}", context.RequestAborted);
         }
 
