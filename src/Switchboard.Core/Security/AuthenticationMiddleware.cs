@@ -20,6 +20,7 @@ namespace Switchboard.Security;
 internal sealed partial class AuthenticationMiddleware(
     RequestDelegate next,
     BearerAuthentication bearer,
+    CredentialWatchdog watchdog,
     ResourceIdentity identity,
     IOptions<SecurityOptions> options,
     ILogger<AuthenticationMiddleware> logger)
@@ -50,6 +51,13 @@ internal sealed partial class AuthenticationMiddleware(
                 {
                     // A WebSocket outlives this request: it checks the token again while it serves (revocation).
                     context.Features.Set(accepted);
+                    if (context.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase))
+                    {
+                        // So can a Streamable HTTP response (an SSE stream): the watchdog ends it with its credentials.
+                        using var watched = watchdog.Watch(context, accepted);
+                        await next(context);
+                        return;
+                    }
                 }
 
                 await next(context);

@@ -36,6 +36,7 @@ public static class SecurityServiceCollectionExtensions
         services.TryAddSingleton<TokenRequestLimiter>();
         services.TryAddSingleton<FailedAuthenticationLimiter>();
         services.TryAddSingleton<BearerAuthentication>();
+        services.TryAddSingleton<CredentialWatchdog>();
         services.TryAddSingleton<PolicyProvider>();
         services.TryAddSingleton<ToolAccess>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, AuthorizationStage>());

@@ -413,6 +413,68 @@ public sealed class AuthenticationFlowTests
         Assert.Contains("401", refused.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("token revoked")]
+    [InlineData("key revoked")]
+    [InlineData("token expired")]
+    public async Task StreamableHttp_AListenStream_EndsWithItsCredentials(string ending)
+    {
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await StartAsync(configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        var watchdog = server.GetRequiredService<CredentialWatchdog>();
+        var token = server.IssueToken("tools:text/*", lifetime: TimeSpan.FromMinutes(5));
+        using var http = server.CreateHttpClient(token);
+        var listen = McpHttp.ModernRequest(server.McpUri, "subscriptions/listen", new JsonObject { ["notifications"] = new JsonObject { ["toolsListChanged"] = true } }, "listen-1");
+        using var response = await http.SendAsync(listen, HttpCompletionOption.ResponseHeadersRead, Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        await using var stream = await response.Content.ReadAsStreamAsync(Token);
+        Assert.Equal(1, watchdog.Count);
+
+        // Checked and still accepted: the stream stays open.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, watchdog.Count);
+
+        switch (ending)
+        {
+            case "token revoked":
+                Assert.True(await server.GetRequiredService<TokenRevocationList>().RevokeAsync(
+                    CompactJwt.ClaimOf(token, "iss"), CompactJwt.ClaimOf(token, "jti"), CompactJwt.ExpiryOf(token), null, Token));
+                clock.Advance(TimeSpan.FromSeconds(1));
+                break;
+            case "key revoked":
+                Assert.True(await server.GetRequiredService<SigningKeyRing>().RevokeAsync(CompactJwt.KidOf(token), Token));
+                clock.Advance(TimeSpan.FromSeconds(1));
+                break;
+            default:
+                // exp plus the default 30 s skew.
+                clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(30));
+                break;
+        }
+
+        // The server ends the stream: the read sees its end or the connection reset, not a 30 s wait.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        var buffer = new byte[4096];
+        var ended = false;
+        try
+        {
+            while (await stream.ReadAsync(buffer, deadline.Token) > 0)
+            {
+            }
+
+            ended = true;
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            ended = true;
+        }
+
+        Assert.True(ended);
+        Assert.False(deadline.IsCancellationRequested);
+        Assert.Equal(0, watchdog.Count);
+    }
+
     [Fact]
     public async Task WebSocket_AcceptsTheTokenAsASubprotocol_AndNeverEchoesIt()
     {
