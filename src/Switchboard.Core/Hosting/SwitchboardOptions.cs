@@ -81,7 +81,10 @@ public sealed class ToolOptions
     /// cancellation the tool did not observe) before the plugin's tools refuse new calls. Such work cannot be stopped
     /// from outside, only bounded; the refusal lifts as the overrunning calls end. A plugin can set its own.
     /// </summary>
-    public int MaxOverrunningCallsPerPlugin { get; set; } = 16;
+    public int MaxOverrunningCallsPerPlugin { get; set; } = DefaultMaxOverrunningCallsPerPlugin;
+
+    /// <summary>The default of <see cref="MaxOverrunningCallsPerPlugin"/>.</summary>
+    public const int DefaultMaxOverrunningCallsPerPlugin = 16;
 }
 
 /// <summary>Settings for one plugin.</summary>

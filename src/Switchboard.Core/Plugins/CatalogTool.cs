@@ -34,7 +34,7 @@ public sealed class CatalogTool
     /// How many calls of this tool's plugin may still run after their callers got an answer before the plugin's tools
     /// refuse new calls (<c>Switchboard:Tools:MaxOverrunningCallsPerPlugin</c>, or the plugin's own setting).
     /// </summary>
-    public int MaxOverrunningCalls { get; init; } = 16;
+    public int MaxOverrunningCalls { get; init; } = Hosting.ToolOptions.DefaultMaxOverrunningCallsPerPlugin;
 
     /// <summary>Which thread a call starts on (the plugin's choice, or <c>Switchboard:Plugins:&lt;plugin&gt;:Execution</c>).</summary>
     public ToolExecution Execution { get; init; } = ToolExecution.ThreadPool;

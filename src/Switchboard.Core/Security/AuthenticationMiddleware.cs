@@ -49,15 +49,12 @@ internal sealed partial class AuthenticationMiddleware(
                 context.User = check.Principal!;
                 if (check.Accepted is { } accepted)
                 {
-                    // A WebSocket outlives this request: it checks the token again while it serves (revocation).
-                    context.Features.Set(accepted);
-                    if (context.Request.Path.StartsWithSegments("/mcp", StringComparison.OrdinalIgnoreCase))
-                    {
-                        // So can a Streamable HTTP response (an SSE stream): the watchdog ends it with its credentials.
-                        using var watched = watchdog.Watch(context, accepted);
-                        await next(context);
-                        return;
-                    }
+                    // A WebSocket, an SSE stream or a slow call can outlive its credentials: the watchdog ends it with
+                    // them. The transport may set how (the feature's End).
+                    using var watched = watchdog.Watch(context, accepted);
+                    context.Features.Set(watched);
+                    await next(context);
+                    return;
                 }
 
                 await next(context);

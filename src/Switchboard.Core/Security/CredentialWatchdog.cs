@@ -5,25 +5,31 @@ using Microsoft.Extensions.Logging;
 namespace Switchboard.Security;
 
 /// <summary>
-/// Ends long-lived Streamable HTTP responses whose credentials stopped being accepted. A request is authenticated once,
-/// when it starts; most end within milliseconds, but an SSE stream — a 2025-11-25 session's GET stream, a 2026-07-28
-/// <c>subscriptions/listen</c>, a slow tool call — can outlive its token's expiry or a revocation of the token or its
-/// key. Once a second this checks every such request older than a second, as a new request with the same token would be
-/// checked (expiry, revocation, key state), and aborts those that fail. WebSocket connections check themselves (they
-/// can close with a reason); REST requests end with their call.
+/// Ends requests that outlive their credentials. A request is authenticated once, when it starts; most end within
+/// milliseconds, but a WebSocket connection, a Streamable HTTP SSE stream (a 2025-11-25 session's GET stream, a
+/// 2026-07-28 <c>subscriptions/listen</c>) or a slow tool call can outlive its token's expiry or a revocation of the
+/// token or its key. Once a second this checks every authenticated request older than a second, as a new request with
+/// the same token would be checked, and ends those that fail: by the transport's own way when it registered one
+/// (<see cref="WatchedRequest.End"/>; a WebSocket closes with 1008), else by aborting the request.
 /// </summary>
 internal sealed partial class CredentialWatchdog(AccessTokenValidator validator, TimeProvider timeProvider, ILogger<CredentialWatchdog> logger) : IDisposable
 {
+    /// <summary>The reason given when the token is past its <c>exp</c> plus skew.</summary>
+    public const string ExpiredReason = "token expired";
+
+    /// <summary>The reason given when the token, or the key that verified it, is no longer accepted.</summary>
+    public const string RevokedReason = "token no longer accepted";
+
     private static readonly TimeSpan s_period = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<long, Watched> _requests = new();
+    private readonly ConcurrentDictionary<long, WatchedRequest> _requests = new();
     private readonly Lock _timerLock = new();
     private ITimer? _timer;
     private long _nextId;
     private int _checking;
 
     /// <summary>Watches <paramref name="context"/> until the returned registration is disposed (when the request ends).</summary>
-    public Registration Watch(HttpContext context, CachedToken accepted)
+    public WatchedRequest Watch(HttpContext context, CachedToken accepted)
     {
         if (_timer is null)
         {
@@ -33,15 +39,17 @@ internal sealed partial class CredentialWatchdog(AccessTokenValidator validator,
             }
         }
 
-        var id = Interlocked.Increment(ref _nextId);
-        _requests[id] = new Watched(context, accepted, timeProvider.GetTimestamp());
-        return new Registration(this, id);
+        var watched = new WatchedRequest(this, Interlocked.Increment(ref _nextId), context, accepted, timeProvider.GetTimestamp());
+        _requests[watched.Id] = watched;
+        return watched;
     }
 
     /// <summary>How many requests are being watched (for tests and diagnostics).</summary>
     public int Count => _requests.Count;
 
     public void Dispose() => _timer?.Dispose();
+
+    internal void Forget(long id) => _requests.TryRemove(id, out _);
 
     private void OnTick()
     {
@@ -65,10 +73,21 @@ internal sealed partial class CredentialWatchdog(AccessTokenValidator validator,
                     continue;
                 }
 
-                bool accepted;
+                string reason;
                 try
                 {
-                    accepted = await validator.IsStillAcceptedAsync(watched.Credentials, CancellationToken.None);
+                    if (timeProvider.GetUtcNow() >= watched.Credentials.ValidUntil)
+                    {
+                        reason = ExpiredReason;
+                    }
+                    else if (!await validator.IsStillAcceptedAsync(watched.Credentials, CancellationToken.None))
+                    {
+                        reason = RevokedReason;
+                    }
+                    else
+                    {
+                        continue;
+                    }
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -77,10 +96,17 @@ internal sealed partial class CredentialWatchdog(AccessTokenValidator validator,
                     continue;
                 }
 
-                if (!accepted && _requests.TryRemove(id, out _))
+                if (_requests.TryRemove(id, out _))
                 {
-                    Log.Ended(logger, watched.Context.Request.Method, watched.Context.Request.Path.Value ?? string.Empty);
-                    watched.Context.Abort();
+                    Log.Ended(logger, watched.Context.Request.Method, watched.Context.Request.Path.Value ?? string.Empty, reason);
+                    if (watched.End is { } end)
+                    {
+                        _ = end(reason);
+                    }
+                    else
+                    {
+                        watched.Context.Abort();
+                    }
                 }
             }
         }
@@ -90,20 +116,32 @@ internal sealed partial class CredentialWatchdog(AccessTokenValidator validator,
         }
     }
 
-    private sealed record Watched(HttpContext Context, CachedToken Credentials, long StartedAt);
-
-    /// <summary>Stops watching a request when disposed.</summary>
-    public readonly struct Registration(CredentialWatchdog owner, long id) : IDisposable
-    {
-        public void Dispose() => owner._requests.TryRemove(id, out _);
-    }
-
     private static partial class Log
     {
-        [LoggerMessage(EventId = 6205, EventName = "LongRequestCredentialsEnded", Level = LogLevel.Information, Message = "Ended a {Method} {Path} request: its token is no longer accepted (expired or revoked)")]
-        public static partial void Ended(ILogger logger, string method, string path);
+        [LoggerMessage(EventId = 6205, EventName = "LongRequestCredentialsEnded", Level = LogLevel.Information, Message = "Ended a {Method} {Path} request: {Reason}")]
+        public static partial void Ended(ILogger logger, string method, string path, string reason);
 
         [LoggerMessage(EventId = 6206, EventName = "LongRequestCredentialCheckFailed", Level = LogLevel.Warning, Message = "Could not check the credentials of long-lived requests ({ExceptionType}); trying again in a second")]
         public static partial void CheckFailed(ILogger logger, string exceptionType);
     }
+}
+
+/// <summary>
+/// An authenticated request the <see cref="CredentialWatchdog"/> watches; set as a request feature so the transport can
+/// choose how it ends. Disposing it stops the watch.
+/// </summary>
+internal sealed class WatchedRequest(CredentialWatchdog owner, long id, HttpContext context, CachedToken credentials, long startedAt) : IDisposable
+{
+    public long Id { get; } = id;
+
+    public HttpContext Context { get; } = context;
+
+    public CachedToken Credentials { get; } = credentials;
+
+    public long StartedAt { get; } = startedAt;
+
+    /// <summary>How the request ends when its credentials do, given the reason; when unset the request is aborted.</summary>
+    public Func<string, Task>? End { get; set; }
+
+    public void Dispose() => owner.Forget(Id);
 }

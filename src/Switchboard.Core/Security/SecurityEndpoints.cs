@@ -116,44 +116,20 @@ internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer 
 {
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.Pragma = "no-cache";
-        if (!limiter.TryAcquire(context.Connection.RemoteIpAddress, out var retryAfter))
+        if (await ReadLimitedFormAsync(context, limiter) is not { } form)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            await ErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", $"Too many token requests from this address; retry in {seconds} s.");
             return;
         }
 
-        if (!context.Request.HasFormContentType)
-        {
-            await ErrorAsync(context, 400, "invalid_request", "Send an application/x-www-form-urlencoded body.");
-            return;
-        }
-
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
         if (form["grant_type"] is not { Count: 1 } grant || grant[0] != "client_credentials")
         {
             await ErrorAsync(context, 400, "unsupported_grant_type", "Only client_credentials is supported.");
             return;
         }
 
-        if (!TryReadClient(context.Request, form, out var clientId, out var secret, out var usedBasic))
+        if (await AuthenticateClientAsync(context, form, clients) is not { } client)
         {
-            await ErrorAsync(context, 400, "invalid_request", "Authenticate the client with HTTP Basic or with client_id and client_secret, not both.");
-            return;
-        }
-
-        var client = clientId is null || secret is null ? null : await clients.AuthenticateAsync(clientId, secret, context.RequestAborted);
-        if (client is null)
-        {
-            if (usedBasic)
-            {
-                context.Response.Headers.WWWAuthenticate = "Basic realm=\"switchboard\"";
-            }
-
-            await ErrorAsync(context, 401, "invalid_client", "Client authentication failed.");
             return;
         }
 
@@ -180,6 +156,56 @@ internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer 
             ["scope"] = token.Scope,
         };
         await SecurityEndpoints.WriteJsonAsync(context, response, "application/json");
+    }
+
+    /// <summary>
+    /// The start every client-authenticated endpoint shares: <c>no-store</c>, the per-address request limit (429) and a
+    /// form body (400). Null when an error was written.
+    /// </summary>
+    internal static async Task<IFormCollection?> ReadLimitedFormAsync(HttpContext context, TokenRequestLimiter limiter)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        if (!limiter.TryAcquire(context.Connection.RemoteIpAddress, out var retryAfter))
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            await ErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", $"Too many token requests from this address; retry in {seconds} s.");
+            return null;
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            await ErrorAsync(context, 400, "invalid_request", "Send an application/x-www-form-urlencoded body.");
+            return null;
+        }
+
+        return await context.Request.ReadFormAsync(context.RequestAborted);
+    }
+
+    /// <summary>
+    /// Authenticates the client with HTTP Basic or form parameters (not both: 400); wrong or missing credentials get 401
+    /// <c>invalid_client</c>. Null when an error was written.
+    /// </summary>
+    internal static async Task<OAuthClient?> AuthenticateClientAsync(HttpContext context, IFormCollection form, OAuthClientStore clients)
+    {
+        if (!TryReadClient(context.Request, form, out var clientId, out var secret, out var usedBasic))
+        {
+            await ErrorAsync(context, 400, "invalid_request", "Authenticate the client with HTTP Basic or with client_id and client_secret, not both.");
+            return null;
+        }
+
+        var client = clientId is null || secret is null ? null : await clients.AuthenticateAsync(clientId, secret, context.RequestAborted);
+        if (client is null)
+        {
+            if (usedBasic)
+            {
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"switchboard\"";
+            }
+
+            await ErrorAsync(context, 401, "invalid_client", "Client authentication failed.");
+        }
+
+        return client;
     }
 
     private static DateTimeOffset TimeProviderNow(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
@@ -209,7 +235,7 @@ internal sealed class TokenEndpoint(OAuthClientStore clients, AccessTokenIssuer 
         return false;
     }
 
-    internal static bool TryReadClient(HttpRequest request, IFormCollection form, out string? clientId, out string? secret, out bool usedBasic)
+    private static bool TryReadClient(HttpRequest request, IFormCollection form, out string? clientId, out string? secret, out bool usedBasic)
     {
         clientId = null;
         secret = null;

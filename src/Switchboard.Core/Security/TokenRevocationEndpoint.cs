@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
@@ -22,37 +21,9 @@ internal sealed class TokenRevocationEndpoint(
 
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers.CacheControl = "no-store";
-        if (!limiter.TryAcquire(context.Connection.RemoteIpAddress, out var retryAfter))
+        if (await TokenEndpoint.ReadLimitedFormAsync(context, limiter) is not { } form
+            || await TokenEndpoint.AuthenticateClientAsync(context, form, clients) is not { } client)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            await TokenEndpoint.ErrorAsync(context, StatusCodes.Status429TooManyRequests, "too_many_requests", $"Too many requests from this address; retry in {seconds} s.");
-            return;
-        }
-
-        if (!context.Request.HasFormContentType)
-        {
-            await TokenEndpoint.ErrorAsync(context, 400, "invalid_request", "Send an application/x-www-form-urlencoded body.");
-            return;
-        }
-
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        if (!TokenEndpoint.TryReadClient(context.Request, form, out var clientId, out var secret, out var usedBasic))
-        {
-            await TokenEndpoint.ErrorAsync(context, 400, "invalid_request", "Authenticate the client with HTTP Basic or with client_id and client_secret, not both.");
-            return;
-        }
-
-        var client = clientId is null || secret is null ? null : await clients.AuthenticateAsync(clientId, secret, context.RequestAborted);
-        if (client is null)
-        {
-            if (usedBasic)
-            {
-                context.Response.Headers.WWWAuthenticate = "Basic realm=\"switchboard\"";
-            }
-
-            await TokenEndpoint.ErrorAsync(context, 401, "invalid_client", "Client authentication failed.");
             return;
         }
 

@@ -11,18 +11,22 @@ namespace Switchboard.Tests.Plugins;
 /// <summary>A tool that overruns its configured timeout, end to end over HTTP.</summary>
 public sealed class ToolTimeoutIntegrationTests
 {
-    [Fact]
-    public async Task OverrunningTool_GetsTimeoutErrorAndItsWorkIsCancelled()
-    {
-        var state = new ProbeState();
-        await using var server = await SwitchboardTestServer.StartAsync(
+    /// <summary>A server with the probe plugin reporting into <paramref name="state"/>.</summary>
+    private static Task<SwitchboardTestServer> StartProbeServerAsync(ProbeState state, Dictionary<string, string?> configuration)
+        => SwitchboardTestServer.StartAsync(
             configure: b =>
             {
                 b.Services.AddSingleton(state);
                 b.AddPlugin<ProbeTools>(ProbeTools.PluginName, "1.0.0");
             },
-            configuration: new Dictionary<string, string?> { ["Switchboard:Plugins:probe:Tools:wait:Timeout"] = "00:00:00.200" },
+            configuration: configuration,
             cancellationToken: TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task OverrunningTool_GetsTimeoutErrorAndItsWorkIsCancelled()
+    {
+        var state = new ProbeState();
+        await using var server = await StartProbeServerAsync(state, new() { ["Switchboard:Plugins:probe:Tools:wait:Timeout"] = "00:00:00.200" });
         using var http = server.CreateHttpClient();
 
         var response = await McpHttp.SendAsync(
@@ -43,14 +47,7 @@ public sealed class ToolTimeoutIntegrationTests
     [Fact]
     public async Task OtherToolsOfTheSamePlugin_KeepTheirOwnTimeout()
     {
-        await using var server = await SwitchboardTestServer.StartAsync(
-            configure: b =>
-            {
-                b.Services.AddSingleton(new ProbeState());
-                b.AddPlugin<ProbeTools>(ProbeTools.PluginName, "1.0.0");
-            },
-            configuration: new Dictionary<string, string?> { ["Switchboard:Plugins:probe:Tools:wait:Timeout"] = "00:00:00.100" },
-            cancellationToken: TestContext.Current.CancellationToken);
+        await using var server = await StartProbeServerAsync(new ProbeState(), new() { ["Switchboard:Plugins:probe:Tools:wait:Timeout"] = "00:00:00.100" });
         using var http = server.CreateHttpClient();
 
         var response = await McpHttp.SendAsync(
@@ -65,18 +62,11 @@ public sealed class ToolTimeoutIntegrationTests
     public async Task ToolsThatBlockTheirThread_AreAnsweredAtTheirTimeout_AndBoundedPerPlugin()
     {
         var state = new ProbeState();
-        await using var server = await SwitchboardTestServer.StartAsync(
-            configure: b =>
-            {
-                b.Services.AddSingleton(state);
-                b.AddPlugin<ProbeTools>(ProbeTools.PluginName, "1.0.0");
-            },
-            configuration: new Dictionary<string, string?>
-            {
-                ["Switchboard:Plugins:probe:Tools:block:Timeout"] = "00:00:00.200",
-                ["Switchboard:Plugins:probe:MaxOverrunningCalls"] = "2",
-            },
-            cancellationToken: TestContext.Current.CancellationToken);
+        await using var server = await StartProbeServerAsync(state, new()
+        {
+            ["Switchboard:Plugins:probe:Tools:block:Timeout"] = "00:00:00.200",
+            ["Switchboard:Plugins:probe:MaxOverrunningCalls"] = "2",
+        });
         using var http = server.CreateHttpClient();
         var ct = TestContext.Current.CancellationToken;
 

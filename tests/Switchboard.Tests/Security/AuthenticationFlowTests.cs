@@ -343,11 +343,8 @@ public sealed class AuthenticationFlowTests
     [Fact]
     public async Task WebSocket_ClosesWhenItsTokenExpires()
     {
-        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        await using var server = await StartAsync(
-            configure: b => b.Services.AddSingleton<TimeProvider>(clock),
-            configuration: new Dictionary<string, string?> { ["Switchboard:WebSockets:IdleTimeout"] = "01:00:00" });
-        var token = server.IssueToken("tools:text/*", lifetime: TimeSpan.FromMinutes(5));
+        var (server, clock, token) = await StartOnFakeClockAsync();
+        await using var _server = server;
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token, bearerToken: token);
         await socket.InitializeAsync(Token);
         await socket.SendAsync(McpWebSocket.Call(1, "text_echo", new JsonObject { ["text"] = "before" }), Token);
@@ -368,16 +365,37 @@ public sealed class AuthenticationFlowTests
         Assert.Equal("token expired", socket.CloseStatusDescription);
     }
 
-    [Theory]
-    [InlineData("token")]
-    [InlineData("key")]
-    public async Task WebSocket_ClosesAtItsNextRequestOnceItsTokenOrItsKeyIsRevoked(string revoked)
+    /// <summary>A server on a fake clock (WebSocket idle timeout out of the way) and a 5-minute token for text tools.</summary>
+    private static async Task<(SwitchboardTestServer Server, FakeTimeProvider Clock, string AccessToken)> StartOnFakeClockAsync()
     {
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        await using var server = await StartAsync(
+        var server = await StartAsync(
             configure: b => b.Services.AddSingleton<TimeProvider>(clock),
             configuration: new Dictionary<string, string?> { ["Switchboard:WebSockets:IdleTimeout"] = "01:00:00" });
-        var token = server.IssueToken("tools:text/*", lifetime: TimeSpan.FromMinutes(5));
+        return (server, clock, server.IssueToken("tools:text/*", lifetime: TimeSpan.FromMinutes(5)));
+    }
+
+    /// <summary>Revokes <paramref name="accessToken"/> itself ("token revoked") or the key that signed it ("key revoked").</summary>
+    private static async Task RevokeAsync(SwitchboardTestServer server, string accessToken, string what)
+    {
+        if (what == "token revoked")
+        {
+            Assert.True(await server.GetRequiredService<TokenRevocationList>().RevokeAsync(
+                CompactJwt.ClaimOf(accessToken, "iss"), CompactJwt.ClaimOf(accessToken, "jti"), CompactJwt.ExpiryOf(accessToken), "test", Token));
+        }
+        else
+        {
+            Assert.True(await server.GetRequiredService<SigningKeyRing>().RevokeAsync(CompactJwt.KidOf(accessToken), Token));
+        }
+    }
+
+    [Theory]
+    [InlineData("token revoked")]
+    [InlineData("key revoked")]
+    public async Task WebSocket_ClosesWithinASecondOnceItsTokenOrItsKeyIsRevoked(string revoked)
+    {
+        var (server, clock, token) = await StartOnFakeClockAsync();
+        await using var _server = server;
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token, bearerToken: token);
         await socket.InitializeAsync(Token);
         async Task<string> EchoAsync(int id, string text)
@@ -388,21 +406,13 @@ public sealed class AuthenticationFlowTests
         }
 
         Assert.Equal("before", await EchoAsync(1, "before"));
-        if (revoked == "token")
-        {
-            Assert.True(await server.GetRequiredService<TokenRevocationList>().RevokeAsync(
-                CompactJwt.ClaimOf(token, "iss"), CompactJwt.ClaimOf(token, "jti"), CompactJwt.ExpiryOf(token), "test", Token));
-        }
-        else
-        {
-            Assert.True(await server.GetRequiredService<SigningKeyRing>().RevokeAsync(CompactJwt.KidOf(token), Token));
-        }
+        await RevokeAsync(server, token, revoked);
 
-        // The connection checks its token at most once a second, so a request in the same second is still served.
+        // The credential watchdog looks once a second, so until its next pass the connection still serves.
         Assert.Equal("same second", await EchoAsync(2, "same second"));
 
+        // Then it closes, although the client sends nothing more.
         clock.Advance(TimeSpan.FromSeconds(1));
-        await socket.SendAsync(McpWebSocket.Call(3, "text_echo", new JsonObject { ["text"] = "after" }), Token);
         var closing = await socket.ReceiveAsync(Token, TimeSpan.FromSeconds(30));
         Assert.Null(closing);
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
@@ -419,10 +429,9 @@ public sealed class AuthenticationFlowTests
     [InlineData("token expired")]
     public async Task StreamableHttp_AListenStream_EndsWithItsCredentials(string ending)
     {
-        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        await using var server = await StartAsync(configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        var (server, clock, token) = await StartOnFakeClockAsync();
+        await using var _server = server;
         var watchdog = server.GetRequiredService<CredentialWatchdog>();
-        var token = server.IssueToken("tools:text/*", lifetime: TimeSpan.FromMinutes(5));
         using var http = server.CreateHttpClient(token);
         var listen = McpHttp.ModernRequest(server.McpUri, "subscriptions/listen", new JsonObject { ["notifications"] = new JsonObject { ["toolsListChanged"] = true } }, "listen-1");
         using var response = await http.SendAsync(listen, HttpCompletionOption.ResponseHeadersRead, Token);
@@ -435,21 +444,15 @@ public sealed class AuthenticationFlowTests
         clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(1, watchdog.Count);
 
-        switch (ending)
+        if (ending == "token expired")
         {
-            case "token revoked":
-                Assert.True(await server.GetRequiredService<TokenRevocationList>().RevokeAsync(
-                    CompactJwt.ClaimOf(token, "iss"), CompactJwt.ClaimOf(token, "jti"), CompactJwt.ExpiryOf(token), null, Token));
-                clock.Advance(TimeSpan.FromSeconds(1));
-                break;
-            case "key revoked":
-                Assert.True(await server.GetRequiredService<SigningKeyRing>().RevokeAsync(CompactJwt.KidOf(token), Token));
-                clock.Advance(TimeSpan.FromSeconds(1));
-                break;
-            default:
-                // exp plus the default 30 s skew.
-                clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(30));
-                break;
+            // exp plus the default 30 s skew.
+            clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(30));
+        }
+        else
+        {
+            await RevokeAsync(server, token, ending);
+            clock.Advance(TimeSpan.FromSeconds(1));
         }
 
         // The server ends the stream: the read sees its end or the connection reset, not a 30 s wait.

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -108,17 +107,19 @@ internal sealed partial class WebSocketConnectionHandler(
         state.IdleTimer = idleTimer;
         state.IdleTimeout = settings.IdleTimeout;
         state.TimeProvider = timeProvider;
-        if (context.Features.Get<Security.CachedToken>() is { } credentials && services.GetService<Security.AccessTokenValidator>() is { } validator)
+        if (context.Features.Get<Security.WatchedRequest>() is { } watched)
         {
-            state.Credentials = credentials;
-            state.Validator = validator;
+            // Once its token is revoked (or its key), the credential watchdog closes the connection politely rather
+            // than aborting it.
+            watched.End = reason => state.CloseAsync(WebSocketCloseStatus.PolicyViolation, reason);
         }
 
         using var stopping = lifetime.ApplicationStopping.Register(static s => ((ConnectionLifetime)s!).BeginShutdown(), state);
 
-        // The connection lives no longer than the credentials it was opened with.
+        // The connection lives no longer than the credentials it was opened with: closed at the very second they expire
+        // (the watchdog's once-a-second pass would be up to a second late).
         using var expiry = CredentialsExpiry(context.User) is { } expiresAt
-            ? timeProvider.CreateTimer(static s => _ = ((ConnectionLifetime)s!).CloseAsync(WebSocketCloseStatus.PolicyViolation, "token expired"), state, Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan)
+            ? timeProvider.CreateTimer(static s => _ = ((ConnectionLifetime)s!).CloseAsync(WebSocketCloseStatus.PolicyViolation, Security.CredentialWatchdog.ExpiredReason), state, Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan)
             : null;
 
         Log.Connected(logger, connectionId);
@@ -201,13 +202,6 @@ internal sealed partial class WebSocketConnectionHandler(
                 continue;
             }
 
-            if (message is JsonRpcRequest && !await state.CredentialsStillAcceptedAsync(aborted))
-            {
-                connection.ReleaseReadSlot();
-                await state.CloseAsync(WebSocketCloseStatus.PolicyViolation, "token no longer accepted");
-                return "token no longer accepted";
-            }
-
             await connection.DeliverAsync(message!, aborted);
         }
     }
@@ -286,35 +280,6 @@ internal sealed partial class WebSocketConnectionHandler(
         public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
         public bool IsShuttingDown { get; private set; }
-
-        /// <summary>The token the connection was opened with, when authentication is on.</summary>
-        public Security.CachedToken? Credentials { get; set; }
-
-        public Security.AccessTokenValidator? Validator { get; set; }
-
-        private long _nextCredentialCheck;
-
-        /// <summary>
-        /// Whether the opening token would still be accepted (not revoked, its key not revoked or retired, unexpired),
-        /// checked at most once a second as requests arrive: a revocation ends the connection at its next request, not
-        /// only at the token's expiry. Between checks nothing is looked up.
-        /// </summary>
-        public async ValueTask<bool> CredentialsStillAcceptedAsync(CancellationToken cancellationToken)
-        {
-            if (Credentials is not { } credentials || Validator is not { } validator)
-            {
-                return true;
-            }
-
-            var now = TimeProvider.GetTimestamp();
-            if (now < Volatile.Read(ref _nextCredentialCheck))
-            {
-                return true;
-            }
-
-            Volatile.Write(ref _nextCredentialCheck, now + TimeProvider.TimestampFrequency);
-            return await validator.IsStillAcceptedAsync(credentials, cancellationToken);
-        }
 
         public string? CloseReason { get; private set; }
 
