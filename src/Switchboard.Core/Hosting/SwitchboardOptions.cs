@@ -105,6 +105,15 @@ public sealed class PluginSettings
     /// </summary>
     public Plugins.ToolExecution? Execution { get; set; }
 
+    /// <summary>
+    /// A bulkhead for the plugin: calls of its tools running at once, whoever the callers (protects a slow backend);
+    /// unset: no bound. See <c>Switchboard:Limits</c> for per-caller limits.
+    /// </summary>
+    public int? MaxConcurrentCalls { get; set; }
+
+    /// <summary>Calls that may wait for a slot of <see cref="MaxConcurrentCalls"/>, each at most <c>Switchboard:Limits:QueueTimeout</c>; unset: none wait.</summary>
+    public int? MaxQueuedCalls { get; set; }
+
     /// <summary>Per-tool settings keyed by the tool's own (un-namespaced) name.</summary>
     public Dictionary<string, ToolSettings> Tools { get; set; } = new(StringComparer.Ordinal);
 

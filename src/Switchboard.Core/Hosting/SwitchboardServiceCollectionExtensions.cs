@@ -16,6 +16,7 @@ using Switchboard.Pipeline;
 using Switchboard.Plugins;
 using Switchboard.Plugins.Samples;
 using Switchboard.Scaling;
+using Switchboard.Scaling.Limits;
 using Switchboard.Security;
 using Switchboard.Storage;
 using Switchboard.Transports.Http;
@@ -75,6 +76,10 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<GatewayPipeline>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, TelemetryStage>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, ToolResolutionStage>());
+        services.AddOptions<CallLimitOptions>().BindConfiguration(CallLimitOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallLimitOptions>, CallLimitOptionsValidator>());
+        services.TryAddSingleton<CallLimiter>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<GatewayStage, RateLimitStage>());
 
         // MCP: the SDK server with the gateway's handlers; each transport adds how it is reached.
         services.TryAddSingleton<McpToolHandlers>();

@@ -22,6 +22,9 @@ public enum GatewayErrorKind
 
     /// <summary>An unexpected failure inside the gateway. JSON-RPC -32603, REST 500.</summary>
     Internal,
+
+    /// <summary>The caller or the plugin is over a rate limit or bulkhead; retry later. JSON-RPC -32029, REST 429.</summary>
+    TooManyRequests,
 }
 
 /// <summary>
@@ -33,6 +36,12 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
     /// <summary>For <see cref="GatewayErrorKind.Forbidden"/>: the scope that would allow the call.</summary>
     public string? RequiredScope { get; init; }
 
+    /// <summary>The JSON-RPC code of <see cref="GatewayErrorKind.TooManyRequests"/>: in the server-defined range, 429 in its digits.</summary>
+    public const int TooManyRequestsCode = -32029;
+
+    /// <summary>For <see cref="GatewayErrorKind.TooManyRequests"/>: when a retry may succeed (whole seconds).</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>The JSON-RPC error code the MCP transports use for this error.</summary>
     public McpErrorCode JsonRpcCode => Kind switch
     {
@@ -40,6 +49,7 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
         GatewayErrorKind.InvalidRequest => McpErrorCode.InvalidParams,
         GatewayErrorKind.Unauthenticated => (McpErrorCode)(-32001),
         GatewayErrorKind.Forbidden => (McpErrorCode)(-32003),
+        GatewayErrorKind.TooManyRequests => (McpErrorCode)TooManyRequestsCode,
         _ => McpErrorCode.InternalError,
     };
 
@@ -51,6 +61,7 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
         GatewayErrorKind.Unauthenticated => 401,
         GatewayErrorKind.Forbidden => 403,
         GatewayErrorKind.Unavailable => 503,
+        GatewayErrorKind.TooManyRequests => 429,
         _ => 500,
     };
 
@@ -82,5 +93,16 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message)
     }
 
     /// <summary>Turns the error into the exception the MCP SDK maps to a JSON-RPC error response.</summary>
-    public McpProtocolException ToProtocolException() => new(Message, JsonRpcCode);
+    public McpProtocolException ToProtocolException()
+    {
+        var exception = new McpProtocolException(Message, JsonRpcCode);
+        if (RetryAfter is { } retryAfter)
+        {
+            // The SDK copies string-keyed Data entries into the error's data object; a JsonElement needs no reflection.
+            using var number = System.Text.Json.JsonDocument.Parse(((long)retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            exception.Data["retryAfterSeconds"] = number.RootElement.Clone();
+        }
+
+        return exception;
+    }
 }

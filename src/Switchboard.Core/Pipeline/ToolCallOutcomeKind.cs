@@ -35,6 +35,9 @@ public enum ToolCallOutcomeKind
 
     /// <summary>The tool ran but its state writes were not applied (a stale exclusive write, an owner or policy violation).</summary>
     StateConflict,
+
+    /// <summary>A rate limit or bulkhead turned the call away; the tool did not run.</summary>
+    RateLimited,
 }
 
 internal static class ToolCallOutcomeKindNames
@@ -51,6 +54,7 @@ internal static class ToolCallOutcomeKindNames
         ToolCallOutcomeKind.Denied => "denied",
         ToolCallOutcomeKind.OutOfState => "out_of_state",
         ToolCallOutcomeKind.StateConflict => "state_conflict",
+        ToolCallOutcomeKind.RateLimited => "rate_limited",
         _ => "pending",
     };
 }

@@ -123,6 +123,11 @@ public sealed class AuditRecordFactory(ToolAccess access, IOptions<SecurityOptio
             return "denied";
         }
 
+        if (context.OutcomeKind == ToolCallOutcomeKind.RateLimited)
+        {
+            return "rate_limited";
+        }
+
         if (context.Tool is null)
         {
             return "unknown_tool";

@@ -179,6 +179,7 @@ internal sealed class RestOpenApiDocumentTransformer(GatewayPipeline pipeline, T
             ["404"] = Problem(document, "No tool with this name is available to the caller."),
             ["413"] = Problem(document, "The body is over the configured size limit."),
             ["415"] = Problem(document, "The body is not sent as application/json."),
+            ["429"] = Problem(document, "The caller or the tool's plugin is over a configured rate limit or bulkhead; the Retry-After header says when to try again."),
             ["500"] = Problem(document, "The gateway failed."),
             ["503"] = Problem(document, "The gateway cannot serve the request right now."),
         },

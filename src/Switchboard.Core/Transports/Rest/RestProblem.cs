@@ -14,6 +14,9 @@ namespace Switchboard.Transports.Rest;
 /// <param name="Detail">What went wrong in this occurrence, for a human.</param>
 internal sealed record RestProblem(int Status, string Code, string Detail)
 {
+    /// <summary>The <c>Retry-After</c> header of a 429 or 503, in whole seconds.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public const string ContentType = "application/problem+json";
 
     /// <summary>The same problem the pipeline reports for an unknown tool, so a malformed name and a missing one look alike.</summary>
@@ -29,7 +32,10 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
         "body_too_large",
         $"Request body too large: the limit is {limit} bytes.");
 
-    public static RestProblem FromGatewayError(GatewayError error) => new(error.HttpStatus, CodeOf(error.Kind), error.Message);
+    public static RestProblem FromGatewayError(GatewayError error) => new(error.HttpStatus, CodeOf(error.Kind), error.Message)
+    {
+        RetryAfter = error.RetryAfter,
+    };
 
     public static RestProblem Internal() => new(
         StatusCodes.Status500InternalServerError,
@@ -73,6 +79,11 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
             context.Response.Headers.WWWAuthenticate = challenge;
         }
 
+        if (RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         return WriteBodyAsync(context.Response.Body, context.RequestAborted);
     }
 
@@ -97,6 +108,7 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
         GatewayErrorKind.Unavailable => "unavailable",
         GatewayErrorKind.Forbidden => "insufficient_scope",
         GatewayErrorKind.Unauthenticated => "unauthenticated",
+        GatewayErrorKind.TooManyRequests => "rate_limited",
         _ => "internal_error",
     };
 
@@ -109,6 +121,7 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
         405 => "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.6",
         413 => "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14",
         415 => "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.16",
+        429 => "https://www.rfc-editor.org/rfc/rfc6585#section-4",
         503 => "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
         _ => "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.1",
     };
@@ -120,6 +133,7 @@ internal sealed record RestProblem(int Status, string Code, string Detail)
         405 => "Method Not Allowed",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     };

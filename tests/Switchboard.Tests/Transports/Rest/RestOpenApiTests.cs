@@ -36,6 +36,7 @@ public sealed class RestOpenApiTests
         Assert.Contains("application/problem+json", call.Responses!["404"].Content!.Keys);
         Assert.Contains("application/problem+json", call.Responses!["415"].Content!.Keys);
         Assert.Contains("application/problem+json", call.Responses!["413"].Content!.Keys);
+        Assert.Contains("application/problem+json", call.Responses!["429"].Content!.Keys);
 
         // Only the REST API is described: not /mcp, /metrics or the probes.
         Assert.All(paths.Keys, path => Assert.StartsWith("/v1/", path, StringComparison.Ordinal));
