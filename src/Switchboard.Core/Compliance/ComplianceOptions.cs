@@ -121,6 +121,14 @@ public sealed class AuditOptions
     /// </summary>
     public bool FailClosed { get; set; } = true;
 
+    /// <summary>
+    /// True (default): every commit is fsynced, so a record a call waited for survives a power loss. False: a commit is
+    /// fsynced only at WAL checkpoints; a record survives a crash or kill of the process (it is in the operating
+    /// system), but a power loss or kernel crash can lose the last commits. Cheaper per call; for disks that are
+    /// themselves replicated or battery-backed, where the fsync buys little.
+    /// </summary>
+    public bool SurvivesPowerLoss { get; set; } = true;
+
     /// <summary>How often a signed checkpoint is written, also when idle; one is always written at shutdown.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
 

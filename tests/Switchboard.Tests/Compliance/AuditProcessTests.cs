@@ -13,8 +13,15 @@ public sealed class AuditProcessTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static SwitchboardProcess Serve(TemporaryDirectory data)
-        => SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--no-auth"]);
+    private static SwitchboardProcess Serve(TemporaryDirectory data, bool survivesPowerLoss = true)
+    {
+        // Without the fsync per commit (Audit:SurvivesPowerLoss false) a record is in the operating system when the call
+        // runs, so a killed process must lose nothing either.
+        var config = Path.Combine(data.Path, "durability.json");
+        var value = survivesPowerLoss ? "true" : "false";
+        File.WriteAllText(config, "{\"Switchboard\":{\"Compliance\":{\"Audit\":{\"SurvivesPowerLoss\":" + value + "}}}}");
+        return SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--no-auth", "--config", config]);
+    }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
     {
@@ -31,12 +38,14 @@ public sealed class AuditProcessTests
         return (await File.ReadAllLinesAsync(file, Token)).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
     }
 
-    [Fact]
-    public async Task KillDashNineUnderLoad_LeavesAVerifiableLog_WithNoAnsweredCallUnaudited()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task KillDashNineUnderLoad_LeavesAVerifiableLog_WithNoAnsweredCallUnaudited(bool survivesPowerLoss)
     {
         using var data = new TemporaryDirectory();
         var answered = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await using (var server = Serve(data))
+        await using (var server = Serve(data, survivesPowerLoss))
         {
             var endpoint = await server.WaitUntilServingAsync(Token);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

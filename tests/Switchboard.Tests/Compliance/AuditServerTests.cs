@@ -39,6 +39,37 @@ public sealed class AuditServerTests
         return records;
     }
 
+    [Theory]
+    [InlineData(null, 2)]
+    [InlineData("true", 2)]
+    [InlineData("false", 1)]
+    public async Task TheAuditDatabase_FsyncsEveryCommit_UnlessTheOperatorTradesPowerLossSafetyAway(string? survivesPowerLoss, long synchronous)
+    {
+        var configuration = new Dictionary<string, string?>();
+        if (survivesPowerLoss is not null)
+        {
+            configuration["Switchboard:Compliance:Audit:SurvivesPowerLoss"] = survivesPowerLoss;
+        }
+
+        await using var server = await SwitchboardTestServer.StartAsync(configuration: configuration, cancellationToken: Token);
+        using var http = server.CreateHttpClient();
+        var response = await McpHttp.SendAsync(
+            http,
+            McpHttp.ModernRequest(server.McpUri, "tools/call", new JsonObject { ["name"] = "text_echo", ["arguments"] = new JsonObject { ["text"] = "durable" } }),
+            Token);
+        Assert.Equal("durable", response.Message!["result"]!["content"]![0]!["text"]!.GetValue<string>());
+
+        // The writer's connection is opened by the store with the same pragmas: FULL (2) fsyncs each commit, NORMAL (1)
+        // only at checkpoints.
+        var store = server.GetRequiredService<AuditLog>().Store;
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous;";
+        Assert.Equal(synchronous, (long)(await command.ExecuteScalarAsync(Token))!);
+        Assert.Equal(survivesPowerLoss != "false", store.SurvivesPowerLoss);
+        Assert.Contains(await RecordsAsync(server), r => r["kind"]!.GetValue<string>() == "call.intent");
+    }
+
     [Fact]
     public async Task WhenTheIntentCannotBeWritten_TheCallIsRefused_AndThePluginDoesNotRun_ThenServiceResumes()
     {

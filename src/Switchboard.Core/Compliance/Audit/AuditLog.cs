@@ -54,7 +54,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         _ring = ring;
         _timeProvider = timeProvider;
         _logger = logger;
-        Store = new AuditStore(Path.Combine(switchboard.Value.DataDirectory, _options.FileName));
+        Store = new AuditStore(Path.Combine(switchboard.Value.DataDirectory, _options.FileName), _options.SurvivesPowerLoss);
         ExportDirectory = Path.GetFullPath(Path.Combine(switchboard.Value.DataDirectory, _options.ExportDirectory));
     }
 

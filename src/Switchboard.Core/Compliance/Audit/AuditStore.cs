@@ -15,9 +15,16 @@ public sealed record StoredCheckpoint(long TreeSize, byte[] RootHash, byte[] Cha
 /// (<c>audit_schema_migrations</c>). Records are append-only rows; the hashes are stored beside each record and
 /// recomputed by <c>switchboard audit verify</c>, which trusts none of them.
 /// </summary>
-public sealed class AuditStore(string path)
+public sealed class AuditStore(string path, bool survivesPowerLoss = true)
 {
     public string FilePath { get; } = Path.GetFullPath(path);
+
+    /// <summary>
+    /// True: every commit fsyncs the WAL (<c>synchronous=FULL</c>). False: a commit is written to the operating system
+    /// but fsynced only at checkpoints (<c>synchronous=NORMAL</c>): it survives a crash or kill of the process, not a
+    /// power loss or kernel crash.
+    /// </summary>
+    public bool SurvivesPowerLoss => survivesPowerLoss;
 
     /// <summary>The ordered schema migrations of the audit database. Never edit one once shipped; append.</summary>
     internal static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } =
@@ -62,8 +69,10 @@ public sealed class AuditStore(string path)
         await connection.OpenAsync(cancellationToken);
         try
         {
-            // FULL: a commit is on disk (the WAL is fsynced) before it returns; the intent record relies on it.
-            await ExecuteAsync(connection, $"PRAGMA busy_timeout={(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", null, cancellationToken);
+            // FULL: a commit is on disk (the WAL is fsynced) before it returns; the intent record relies on it. NORMAL (an
+            // operator's choice): in the operating system's cache, so a killed process loses nothing, a power loss may.
+            var synchronous = survivesPowerLoss ? "FULL" : "NORMAL";
+            await ExecuteAsync(connection, $"PRAGMA busy_timeout={(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};", null, cancellationToken);
             if (create)
             {
                 await MigrateAsync(connection, cancellationToken);
