@@ -23,9 +23,13 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
 
     private readonly ConcurrentDictionary<McpServer, byte> _sessions = new();
     private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
+    private readonly ConcurrentDictionary<DetachedSession, byte> _detached = new();
 
-    /// <summary>Number of tracked sessions and subscriptions (diagnostics and tests).</summary>
-    public (int Sessions, int Subscriptions) Count => (_sessions.Count, _subscriptions.Count);
+    /// <summary>Number of tracked sessions (with and without a running server) and subscriptions (diagnostics and tests).</summary>
+    public (int Sessions, int Subscriptions) Count => (_sessions.Count + _detached.Count, _subscriptions.Count);
+
+    /// <summary>Sessions tracked while their server is let go (diagnostics and tests).</summary>
+    public int DetachedCount => _detached.Count;
 
     /// <summary>Tracks a session until the returned handle is disposed.</summary>
     public IDisposable Track(McpServer server)
@@ -33,6 +37,18 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
         ArgumentNullException.ThrowIfNull(server);
         _sessions.TryAdd(server, 0);
         return new Registration(() => _sessions.TryRemove(server, out _));
+    }
+
+    /// <summary>
+    /// Tracks a 2025-11-25 session whose server was let go (a quiet WebSocket connection) until the handle is disposed:
+    /// <paramref name="sendToolsListChanged"/> tells its client that the tool list changed.
+    /// </summary>
+    public IDisposable TrackDetached(Func<CancellationToken, Task> sendToolsListChanged)
+    {
+        ArgumentNullException.ThrowIfNull(sendToolsListChanged);
+        var session = new DetachedSession(sendToolsListChanged);
+        _detached.TryAdd(session, 0);
+        return new Registration(() => _detached.TryRemove(session, out _));
     }
 
     /// <summary>
@@ -92,6 +108,18 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
             }
         }
 
+        foreach (var session in _detached.Keys)
+        {
+            try
+            {
+                await session.SendToolsListChanged(cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.NotificationFailed(logger, ex.GetType().Name);
+            }
+        }
+
         foreach (var subscription in _subscriptions.Keys)
         {
             if (subscription.Granted.ToolsListChanged != true)
@@ -125,6 +153,12 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
     }
 
     private sealed record Subscription(McpServer Server, RequestId Id, SubscriptionsListenNotifications Granted);
+
+    // A class, not a record: two sessions are never equal, whatever their delegates.
+    private sealed class DetachedSession(Func<CancellationToken, Task> sendToolsListChanged)
+    {
+        public Func<CancellationToken, Task> SendToolsListChanged => sendToolsListChanged;
+    }
 
     private sealed class Registration(Action remove) : IDisposable
     {

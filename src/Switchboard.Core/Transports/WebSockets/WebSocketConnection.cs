@@ -22,15 +22,27 @@ namespace Switchboard.Transports.WebSockets;
 /// HTTP handler serves each such request with a server of its own. It goes at once when the connection's requests come
 /// rarely (the last one arrived more than the linger after the one before), else once the connection has been quiet for
 /// the linger. An idle connection then holds only this object, the socket and Kestrel's connection (measured with
-/// <c>switchboard-bench heap</c>: 25,954 -> 17,406 B of managed heap per idle connection). A server is kept for the life
-/// of the connection when it holds state a fresh one would not have: an <c>initialize</c>d 2025-11-25 session, a
-/// logging level set by <c>logging/setLevel</c>, or a suspended handler waiting for the client's input (an
-/// <c>input_required</c> answer was sent).
+/// <c>switchboard-bench heap</c>: 25,954 -> 17,406 B of managed heap per idle connection).
+/// <para>
+/// A 2025-11-25 session's state is what its <c>initialize</c> set (protocol version, client capabilities, client info)
+/// and whether the client sent <c>notifications/initialized</c>. The connection keeps those few hundred bytes, so the
+/// session's server can be let go too: the next message first replays the same <c>initialize</c> (its answer is not
+/// sent) and <c>notifications/initialized</c> into a new server. While no server runs, the session still gets
+/// <c>notifications/tools/list_changed</c>, sent by the connection itself.
+/// </para>
+/// A server is kept for the life of the connection when it holds state a fresh one would not have: a logging level set
+/// by <c>logging/setLevel</c>, or a suspended handler waiting for the client's input (an <c>input_required</c> answer
+/// was sent).
 /// </remarks>
 internal sealed class WebSocketConnection : IAsyncDisposable
 {
     private static readonly JsonTypeInfo<JsonRpcMessage> s_messageType = (JsonTypeInfo<JsonRpcMessage>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
     private static readonly JsonTypeInfo<CancelledNotificationParams> s_cancelledParams = (JsonTypeInfo<CancelledNotificationParams>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CancelledNotificationParams));
+
+    // The id of a replayed initialize: never sent to the client, whose answer is taken out of the outgoing stream.
+    private static readonly RequestId s_replayId = new("switchboard/replayed-initialize");
+    private static readonly TimeSpan ReplayTimeout = TimeSpan.FromSeconds(10);
+    private static readonly byte[] s_toolsListChanged = System.Text.Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","method":"{{NotificationMethods.ToolListChangedNotification}}"}""");
 
     private readonly WebSocket _socket;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -58,6 +70,16 @@ internal sealed class WebSocketConnection : IAsyncDisposable
 
     // An input_required answer went out: the server may hold a suspended handler, so it stays for good.
     private bool _inputRequested;
+
+    // A 2025-11-25 session: the parameters of the client's last initialize (as UTF-8 JSON: a parsed node tree is several
+    // times larger, and 10,000 idle sessions each keep one) and whether it sent notifications/initialized.
+    private byte[]? _initializeParams;
+    private bool _initializedNotified;
+
+    // Set while a 2025-11-25 session has no server: replayed into the next one. The tracking delivers list_changed meanwhile.
+    private SessionReplay? _replay;
+    private IDisposable? _detachedTracking;
+    private TaskCompletionSource<JsonRpcMessage>? _replayAnswer;
     private bool _closed;
 
     // Servers let go whose message loop has not ended yet; the close waits for them. A count rather than the stop tasks,
@@ -137,6 +159,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             }
             else
             {
+                RememberSessionState(message);
                 // Counted under the same lock the releaser checks, so a server is never let go between choosing it here
                 // and writing the message to it.
                 _delivering++;
@@ -168,9 +191,29 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             {
                 // Only this reader makes servers, and the releaser only takes one away, so there is never a second.
                 target = StartServer();
+                SessionReplay? replay;
+                IDisposable? detached;
                 lock (_gate)
                 {
                     _current = target;
+                    replay = _replay;
+                    _replay = null;
+                    detached = _detachedTracking;
+                    _detachedTracking = null;
+                }
+
+                try
+                {
+                    if (replay is not null)
+                    {
+                        await ReplaySessionAsync(target, replay, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    // Only now: the new server counts as a 2025-11-25 session once the replay set its version, so a list
+                    // change in between still reaches the client (at worst twice).
+                    detached?.Dispose();
                 }
             }
 
@@ -197,8 +240,9 @@ internal sealed class WebSocketConnection : IAsyncDisposable
 
         if (message is not JsonRpcRequest)
         {
-            // A notification answers nothing, so this may be the last thing the server had to do.
-            ReleaseServerIfQuiet();
+            // A notification answers nothing, so this may be the last thing the server had to do. The end of a
+            // handshake is not: the client's first request follows at once, so the server lingers for it.
+            ReleaseServerIfQuiet(lingerFirst: message is JsonRpcNotification { Method: NotificationMethods.InitializedNotification });
         }
     }
 
@@ -219,6 +263,23 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     public async Task SendAsync(JsonRpcMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (message is JsonRpcMessageWithId { Id: var answered } and (JsonRpcResponse or JsonRpcError) && answered == s_replayId)
+        {
+            TaskCompletionSource<JsonRpcMessage>? pending;
+            lock (_gate)
+            {
+                pending = _replayAnswer;
+                _replayAnswer = null;
+            }
+
+            if (pending is not null)
+            {
+                // The answer to a replayed initialize: the client had its answer when it initialized.
+                pending.TrySetResult(message);
+                return;
+            }
+        }
+
         if (message is JsonRpcResponse { Result: JsonObject result } && IsInputRequired(result))
         {
             // The server may hold a suspended handler for the client's retry; only this server instance can resume it.
@@ -279,6 +340,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
         var grace = TimeSpan.FromSeconds(5);
         ServingServer? last;
         Task stopping;
+        IDisposable? detached;
         lock (_gate)
         {
             if (_closed)
@@ -289,11 +351,15 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             _closed = true;
             last = _current;
             _current = null;
+            detached = _detachedTracking;
+            _detachedTracking = null;
+            _replay = null;
             DisposeLingerTimerLocked();
             _stopped = _stopping > 0 ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
             stopping = _stopped?.Task ?? Task.CompletedTask;
         }
 
+        detached?.Dispose();
         var stops = last is null ? stopping : Task.WhenAll(stopping, StopServerAsync(last));
         try
         {
@@ -309,6 +375,82 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             _stopServers.Dispose();
             _sendLock.Dispose();
             _inFlight.Dispose();
+        }
+    }
+
+    /// <summary>Keeps what a 2025-11-25 session's server would need to be made again. Called under the gate.</summary>
+    private void RememberSessionState(JsonRpcMessage message)
+    {
+        switch (message)
+        {
+            case JsonRpcRequest { Method: RequestMethods.Initialize } initialize:
+                // A new handshake replaces the session: replaying the old one first would only be overwritten.
+                _initializeParams = initialize.Params is { } parameters ? Utf8Of(parameters) : null;
+                _initializedNotified = false;
+                _replay = null;
+                break;
+            case JsonRpcNotification { Method: NotificationMethods.InitializedNotification }:
+                _initializedNotified = true;
+                break;
+        }
+    }
+
+    private static byte[] Utf8Of(JsonNode node)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            node.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Initializes a new server as the session's first one was, before it gets the message that woke it.</summary>
+    private async Task ReplaySessionAsync(ServingServer target, SessionReplay replay, CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<JsonRpcMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _replayAnswer = answer;
+        }
+
+        await target.Transport.WriteAsync(
+            new JsonRpcRequest
+            {
+                Id = s_replayId,
+                Method = RequestMethods.Initialize,
+                Params = JsonNode.Parse(replay.InitializeParams),
+                Context = new JsonRpcMessageContext { User = _user, RelatedTransport = target.Transport },
+            },
+            cancellationToken);
+
+        // The SDK handles requests concurrently: the message that woke the server must not overtake its initialize.
+        JsonRpcMessage answered;
+        try
+        {
+            answered = await answer.Task.WaitAsync(ReplayTimeout, _timeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            answered = new JsonRpcError { Id = s_replayId, Error = new JsonRpcErrorDetail { Code = (int)McpErrorCode.InternalError, Message = "timeout" } };
+        }
+
+        if (answered is not JsonRpcResponse)
+        {
+            // It accepted these parameters once; if it no longer does (or does not answer), the session cannot go on.
+            throw new WebSocketException(WebSocketError.Faulted, "The session could not be restored.");
+        }
+
+        if (replay.Initialized)
+        {
+            await target.Transport.WriteAsync(
+                new JsonRpcNotification
+                {
+                    Method = NotificationMethods.InitializedNotification,
+                    Context = new JsonRpcMessageContext { User = _user, RelatedTransport = target.Transport },
+                },
+                cancellationToken);
         }
     }
 
@@ -335,7 +477,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     /// Called when the last request in flight was answered: lets the server go at once if the connection's requests come
     /// rarely, or leaves that to the linger timer if they come in quick succession.
     /// </summary>
-    private void ReleaseServerIfQuiet()
+    private void ReleaseServerIfQuiet(bool lingerFirst = false)
     {
         if (_serverLinger is not { } linger)
         {
@@ -351,7 +493,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
                 return;
             }
 
-            if (_previousRequestAt != 0 && _timeProvider.GetElapsedTime(_previousRequestAt, _lastRequestAt) < linger)
+            if (lingerFirst || (_previousRequestAt != 0 && _timeProvider.GetElapsedTime(_previousRequestAt, _lastRequestAt) < linger))
             {
                 // Busy: the next request is likely close. The server goes once the connection has been quiet a whole linger.
                 _lingerTimer ??= _timeProvider.CreateTimer(static s => ((WebSocketConnection)s!).OnLingerElapsed(), this, linger, Timeout.InfiniteTimeSpan);
@@ -378,8 +520,14 @@ internal sealed class WebSocketConnection : IAsyncDisposable
                 return;
             }
 
-            var linger = _serverLinger!.Value;
-            var wait = InFlightLocked ? linger : linger - _timeProvider.GetElapsedTime(LastActivity);
+            if (InFlightLocked)
+            {
+                // The answer's own check decides once it leaves (a zero linger would otherwise let a busy server go here).
+                DisposeLingerTimerLocked();
+                return;
+            }
+
+            var wait = _serverLinger!.Value - _timeProvider.GetElapsedTime(LastActivity);
             if (wait > TimeSpan.Zero)
             {
                 _lingerTimer?.Change(wait, Timeout.InfiniteTimeSpan);
@@ -397,15 +545,27 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     /// <summary>A message is being handed to the server or a request is unanswered.</summary>
     private bool InFlightLocked => _delivering > 0 || _openRequests.Count > 0;
 
-    /// <summary>The connection is closing, or the server holds what a fresh one would not (session, level, suspended handler).</summary>
-    private bool KeptForGoodLocked(ServingServer serving) => _closed || _inputRequested || !HoldsNoSessionState(serving.Server);
+    /// <summary>The connection is closing, or the server holds what a fresh one would not (level, suspended handler, a session it cannot replay).</summary>
+    private bool KeptForGoodLocked(ServingServer serving)
+        => _closed || _inputRequested || SessionStateOf(serving.Server) is SessionState.Kept;
 
     private void DetachLocked()
     {
+        var released = _current!;
         _current = null;
         _stopping++;
         DisposeLingerTimerLocked();
+        if (SessionStateOf(released.Server) is SessionState.Replayable)
+        {
+            _replay = new SessionReplay(_initializeParams!, _initializedNotified);
+
+            // Tracked before the server's own tracking goes (when it stops), so no list change falls in between.
+            _detachedTracking = _sessions.TrackDetached(SendToolsListChangedAsync);
+        }
     }
+
+    /// <summary>Tells a 2025-11-25 session whose server was let go that the tool list changed.</summary>
+    private Task SendToolsListChangedAsync(CancellationToken cancellationToken) => SendRawAsync(s_toolsListChanged, cancellationToken);
 
     private void DisposeLingerTimerLocked()
     {
@@ -436,21 +596,28 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// True for a server that only ever saw 2026-07-28 requests (their protocol version, capabilities and client info
-    /// come with each request) or none, and whose logging level was never set.
+    /// What a fresh server would lack: nothing for one that only saw 2026-07-28 requests (their protocol version,
+    /// capabilities and client info come with each request) or none; the <c>initialize</c> of a 2025-11-25 session, which
+    /// the connection can replay; a logging level set by <c>logging/setLevel</c>, which it cannot. Called under the gate.
     /// </summary>
-    private static bool HoldsNoSessionState(McpServer server)
+    private SessionState SessionStateOf(McpServer server)
     {
 #pragma warning disable MCP9005 // logging/setLevel is deprecated in 2026-07-28, but a client may still set a level that a new server would not have
         if (server.LoggingLevel is not null)
 #pragma warning restore MCP9005
         {
-            return false;
+            return SessionState.Kept;
         }
 
-        // A 2025-11-25 version comes from initialize: the session lives in this server.
         var version = server.NegotiatedProtocolVersion;
-        return version is null || ProtocolVersions.IsModern(version);
+        if (version is null || ProtocolVersions.IsModern(version))
+        {
+            return SessionState.None;
+        }
+
+        // A 2025-11-25 version comes from initialize; replayable once the handshake is complete (until then the client's
+        // notifications/initialized is moments away) and the connection holds its parameters.
+        return _initializeParams is not null && _initializedNotified ? SessionState.Replayable : SessionState.Kept;
     }
 
     private static async Task StopServerAsync(ServingServer serving)
@@ -500,4 +667,18 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     }
 
     private sealed record ServingServer(WebSocketServerTransport Transport, McpServer Server, IDisposable Tracking, Task Run);
+
+    private sealed record SessionReplay(byte[] InitializeParams, bool Initialized);
+
+    private enum SessionState
+    {
+        /// <summary>Nothing a fresh server would lack.</summary>
+        None,
+
+        /// <summary>A 2025-11-25 session the connection can replay into a fresh server.</summary>
+        Replayable,
+
+        /// <summary>State only this server has.</summary>
+        Kept,
+    }
 }

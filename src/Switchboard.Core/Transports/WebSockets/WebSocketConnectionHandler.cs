@@ -13,8 +13,8 @@ using Switchboard.Transports.Mcp;
 namespace Switchboard.Transports.WebSockets;
 
 /// <summary>
-/// Serves MCP over one WebSocket connection (<c>/ws</c>, subprotocol <c>mcp</c>): the MCP SDK server behind it (kept for a
-/// 2025-11-25 <c>initialize</c> session, let go between requests of a 2026-07-28 one: see <see cref="WebSocketConnection"/>), many
+/// Serves MCP over one WebSocket connection (<c>/ws</c>, subprotocol <c>mcp</c>): the MCP SDK server behind it (let go
+/// while the connection is quiet, a 2025-11-25 session's <c>initialize</c> replayed into the next: see <see cref="WebSocketConnection"/>), many
 /// requests in flight answered as they finish, bounded reading, a per-message size limit, JSON-RPC errors for malformed
 /// messages without closing, an idle timeout, and a graceful close on shutdown once in-flight calls have finished.
 /// </summary>
@@ -39,7 +39,7 @@ internal sealed partial class WebSocketConnectionHandler(
     /// <summary>Connections accepted since start (only grows, so a short-lived connection is never missed).</summary>
     public long AcceptedConnections => Interlocked.Read(ref _accepted);
 
-    /// <summary>MCP SDK servers made for connections since start: one per 2025-11-25 session, one per burst of 2026-07-28 requests.</summary>
+    /// <summary>MCP SDK servers made for connections since start: one per burst of requests (a 2025-11-25 session's handshake counts too).</summary>
     public long ServersStarted => Interlocked.Read(ref _serversStarted);
 
     public async Task HandleAsync(HttpContext context)

@@ -24,9 +24,10 @@ public sealed class WebSocketTransportOptions
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Let a connection's MCP SDK server go when it holds nothing a new one would lack (a 2026-07-28 connection without
-    /// <c>logging/setLevel</c> or a suspended handler); the next message makes a new one. It saves about 8.5 KB of every
-    /// idle connection; turning it off keeps one server per connection for good.
+    /// Let a connection's MCP SDK server go when it holds nothing a new one could not get (no <c>logging/setLevel</c>, no
+    /// suspended handler); the next message makes a new one, into which a 2025-11-25 session's <c>initialize</c> is
+    /// replayed first. It saves about 8.5 KB of every idle connection; turning it off keeps one server per connection for
+    /// good.
     /// </summary>
     public bool ReleaseIdleServers { get; set; } = true;
 

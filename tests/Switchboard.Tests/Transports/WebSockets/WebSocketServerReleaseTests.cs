@@ -13,8 +13,9 @@ using Switchboard.Transports.WebSockets;
 namespace Switchboard.Tests.Transports.WebSockets;
 
 /// <summary>
-/// A 2026-07-28 WebSocket connection lets its MCP SDK server go once its last request is answered and gets a new one for
-/// the next message; a server that holds session state (an initialized 2025-11-25 session, a suspended handler) is kept.
+/// A WebSocket connection lets its MCP SDK server go once its last request is answered and gets a new one for the next
+/// message: a 2026-07-28 connection as it is, a 2025-11-25 session by replaying its initialize into the new server; a
+/// server that holds state a new one could not get (a logging level, a suspended handler) is kept.
 /// Real Kestrel, real sockets; the server counts come from the handler and the session registry.
 /// </summary>
 public sealed class WebSocketServerReleaseTests
@@ -149,12 +150,118 @@ public sealed class WebSocketServerReleaseTests
     }
 
     [Fact]
-    public async Task InitializedLegacySession_KeepsItsServer_ForTheLifeOfTheConnection()
+    public async Task AQuietLegacySession_LetsItsServerGo_AndTheNextServerIsInitializedAsTheFirstWas()
     {
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
         var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
         await socket.InitializeAsync(Token);
+        await WaitUntilAsync(() => sessions.DetachedCount == 1 && sessions.Count.Sessions == 1);
+
+        for (var id = 2; id <= 4; id++)
+        {
+            // 2025-11-25 calls: no _meta, so only an initialized session can serve them.
+            await socket.SendAsync(McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = "legacy " + id }), Token);
+            var (response, notifications) = await socket.ReceiveResponseAsync(id, Token);
+            Assert.Equal("legacy " + id, Text(response));
+            Assert.Empty(notifications);
+
+            // Quiet after each answer: the server goes (its own tracking ends once it has stopped), the session stays
+            // with the connection.
+            await WaitUntilAsync(() => sessions.DetachedCount == 1 && sessions.Count.Sessions == 1);
+        }
+
+        // With no linger the server goes whenever the connection is quiet: one for the handshake (kept until it is
+        // complete), then one per call, each initialized by a replay whose answer never reached the client (nothing else
+        // arrived above or arrives now).
+        Assert.Equal(4, handler.ServersStarted);
+        Assert.Null(await ReceiveNothingAsync(socket));
+    }
+
+    [Fact]
+    public async Task ALegacyHandshake_KeepsItsServerUntilComplete_AndForTheFirstRequestAfterIt()
+    {
+        await using var server = await StartAsync(configuration: Linger("00:01:00"));
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+
+        // initialize alone: the session is not complete, so its server stays although nothing is in flight.
+        await socket.SendAsync(
+            new JsonObject
+            {
+                ["jsonrpc"] = "2.0",
+                ["id"] = "init",
+                ["method"] = "initialize",
+                ["params"] = new JsonObject { ["protocolVersion"] = "2025-11-25", ["capabilities"] = new JsonObject(), ["clientInfo"] = new JsonObject { ["name"] = "raw-ws", ["version"] = "1.0.0" } },
+            },
+            Token);
+        await socket.ReceiveResponseAsync("init", Token);
+        await Task.Delay(200, Token);
+        Assert.Equal(0, sessions.DetachedCount);
+
+        // notifications/initialized, then a call: the server lingers after the handshake, so one server serves all three.
+        await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/initialized" }, Token);
+        await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "first" }), Token);
+        Assert.Equal("first", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        Assert.Equal(1, handler.ServersStarted);
+        Assert.Equal(0, sessions.DetachedCount);
+    }
+
+    [Fact]
+    public async Task AQuietLegacySession_CanStartOver_WithANewHandshake()
+    {
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+        await socket.InitializeAsync(Token);
+        await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "first session" }), Token);
+        Assert.Equal("first session", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await WaitUntilAsync(() => sessions.DetachedCount == 1);
+
+        // A second handshake on a session whose server was let go starts a session like the first.
+        await socket.InitializeAsync(Token);
+        await socket.SendAsync(McpWebSocket.Call(3, "text_echo", new JsonObject { ["text"] = "second session" }), Token);
+        var (response, notifications) = await socket.ReceiveResponseAsync(3, Token);
+        Assert.Equal("second session", Text(response));
+        Assert.Empty(notifications);
+    }
+
+    [Fact]
+    public async Task AQuietLegacySession_StillHearsThatTheToolListChanged()
+    {
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+        await socket.InitializeAsync(Token);
+        await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "before" }), Token);
+        Assert.Equal("before", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await WaitUntilAsync(() => sessions.DetachedCount == 1);
+
+        await sessions.NotifyToolsListChangedAsync(Token);
+        var pushed = await socket.ReceiveAsync(Token, TimeSpan.FromSeconds(10));
+        Assert.Equal("notifications/tools/list_changed", pushed?["method"]?.GetValue<string>());
+        Assert.Null(pushed!["id"]);
+
+        // The session goes on, and once its connection closes nothing is tracked for it any more.
+        await socket.SendAsync(McpWebSocket.Call(3, "text_echo", new JsonObject { ["text"] = "after" }), Token);
+        Assert.Equal("after", Text((await socket.ReceiveResponseAsync(3, Token)).Response));
+        await socket.CloseAsync(Token);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.DetachedCount == 0);
+    }
+
+    [Fact]
+    public async Task ALegacySessionWithALoggingLevel_KeepsItsServer_ForTheLifeOfTheConnection()
+    {
+        await using var server = await StartAsync(configuration: Linger("00:00:00"));
+        var handler = server.GetRequiredService<WebSocketConnectionHandler>();
+        var sessions = server.GetRequiredService<McpSessionRegistry>();
+        await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
+        await socket.InitializeAsync(Token);
+        await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = "level", ["method"] = "logging/setLevel", ["params"] = new JsonObject { ["level"] = "debug" } }, Token);
+        Assert.NotNull((await socket.ReceiveResponseAsync("level", Token)).Response["result"]);
+        var serversBefore = handler.ServersStarted;
 
         for (var id = 2; id <= 4; id++)
         {
@@ -162,9 +269,23 @@ public sealed class WebSocketServerReleaseTests
             Assert.Equal("legacy " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
         }
 
-        // A new server would not know the session was initialized: every request went to the first one.
-        Assert.Equal(1, handler.ServersStarted);
-        Assert.Equal(1, server.GetRequiredService<McpSessionRegistry>().Count.Sessions);
+        // A new server would not know the level: every request after it went to the server that has it.
+        Assert.Equal(serversBefore, handler.ServersStarted);
+        Assert.Equal(0, sessions.DetachedCount);
+        Assert.Equal(1, sessions.Count.Sessions);
+    }
+
+    /// <summary>Null when nothing arrives on the socket for half a second.</summary>
+    private static async Task<JsonObject?> ReceiveNothingAsync(McpWebSocket socket)
+    {
+        try
+        {
+            return await socket.ReceiveAsync(Token, TimeSpan.FromMilliseconds(500));
+        }
+        catch (OperationCanceledException) when (!Token.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     [Fact]
