@@ -107,7 +107,8 @@ public sealed class PluginSettings
 
     /// <summary>
     /// A bulkhead for the plugin: calls of its tools running at once, whoever the callers (protects a slow backend);
-    /// unset: no bound. See <c>Switchboard:Limits</c> for per-caller limits.
+    /// unset: no bound. A slot is held until the caller is answered; calls that run on past a timeout are bounded by
+    /// <see cref="MaxOverrunningCalls"/> instead. See <c>Switchboard:Limits</c> for per-caller limits.
     /// </summary>
     public int? MaxConcurrentCalls { get; set; }
 

@@ -59,8 +59,9 @@ public sealed class AuditServerTests
             Token);
         Assert.Equal("durable", response.Message!["result"]!["content"]![0]!["text"]!.GetValue<string>());
 
-        // The writer's connection is opened by the store with the same pragmas: FULL (2) fsyncs each commit, NORMAL (1)
-        // only at checkpoints.
+        // The writer's connection is private to it; this connection is opened by the same store method with the same
+        // pragmas (FULL, 2: fsync each commit; NORMAL, 1: only at checkpoints). That the writer's commits then survive a
+        // killed process in both modes is AuditProcessTests' kill -9 theory.
         var store = server.GetRequiredService<AuditLog>().Store;
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
         await using var command = connection.CreateCommand();

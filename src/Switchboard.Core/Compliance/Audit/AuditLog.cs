@@ -19,8 +19,9 @@ public sealed record AuditProof(StoredAuditRecord Record, long TreeSize, byte[] 
 /// <summary>
 /// The append-only audit log with group commit. One writer thread owns the database connection: it takes every record
 /// waiting in its queue (up to <see cref="AuditOptions.MaxBatchSize"/>), gives them consecutive sequence numbers, hashes
-/// them (RFC 6962 leaf hash and a SHA-256 hash chain) and commits them in one <c>synchronous=FULL</c> transaction, so
-/// many concurrent callers share one fsync. <see cref="AppendAsync"/> returns only once the record is on disk.
+/// them (RFC 6962 leaf hash and a SHA-256 hash chain) and commits them in one transaction, so many concurrent callers
+/// share one fsync. <see cref="AppendAsync"/> returns only once the record is on disk (<c>synchronous=FULL</c>), or, with
+/// <see cref="AuditOptions.SurvivesPowerLoss"/> off, once it is in the operating system (<c>synchronous=NORMAL</c>).
 /// </summary>
 /// <remarks>
 /// The writer is a dedicated thread with synchronous SQLite calls, not a thread-pool task: every call waits for it twice

@@ -11,7 +11,7 @@ public sealed record StoredCheckpoint(long TreeSize, byte[] RootHash, byte[] Cha
 
 /// <summary>
 /// The audit database: its own SQLite file (<c>audit.db</c> in the data folder) so that its writer can commit with
-/// <c>synchronous=FULL</c> without slowing the main database, with its own versioned schema
+/// <c>synchronous=FULL</c> (by default) without slowing the main database, with its own versioned schema
 /// (<c>audit_schema_migrations</c>). Records are append-only rows; the hashes are stored beside each record and
 /// recomputed by <c>switchboard audit verify</c>, which trusts none of them.
 /// </summary>

@@ -26,6 +26,7 @@ public sealed class CallLimiter : IDisposable
     private readonly ConcurrentDictionary<(string Issuer, string Name), CallerBudget> _callers = new();
     private readonly bool _limitsCallers;
     private readonly ITimer? _sweep;
+    private bool _disposed;
 
     public CallLimiter(IOptions<CallLimitOptions> options, IOptions<SwitchboardOptions> switchboard, TimeProvider timeProvider)
     {
@@ -160,6 +161,23 @@ public sealed class CallLimiter : IDisposable
     /// <summary>Forgets the budgets of callers that are idle: their bucket is full and nothing runs or waits.</summary>
     internal void Sweep()
     {
+        // A sweep already running when the server stops would read limiters being disposed.
+        if (Volatile.Read(ref _disposed))
+        {
+            return;
+        }
+
+        try
+        {
+            SweepIdle();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void SweepIdle()
+    {
         foreach (var (key, budget) in _callers)
         {
             if (!budget.TryRetire())
@@ -199,6 +217,7 @@ public sealed class CallLimiter : IDisposable
 
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
         _sweep?.Dispose();
         foreach (var bulkhead in _plugins.Values)
         {

@@ -21,34 +21,39 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
 {
     private const string SubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
 
+    // Running servers; the value is 1 for a server whose connection tells its client itself (see TrackConnection).
     private readonly ConcurrentDictionary<McpServer, byte> _sessions = new();
     private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
-    private readonly ConcurrentDictionary<DetachedSession, byte> _detached = new();
+    private readonly ConcurrentDictionary<ConnectionSession, byte> _connections = new();
 
-    /// <summary>Number of tracked sessions (with and without a running server) and subscriptions (diagnostics and tests).</summary>
-    public (int Sessions, int Subscriptions) Count => (_sessions.Count + _detached.Count, _subscriptions.Count);
+    /// <summary>Number of tracked running servers and subscriptions (diagnostics and tests).</summary>
+    public (int Sessions, int Subscriptions) Count => (_sessions.Count, _subscriptions.Count);
 
-    /// <summary>Sessions tracked while their server is let go (diagnostics and tests).</summary>
-    public int DetachedCount => _detached.Count;
+    /// <summary>2025-11-25 sessions told of changes by their connection, whether a server runs for them or not (diagnostics and tests).</summary>
+    public int ConnectionSessions => _connections.Count;
 
-    /// <summary>Tracks a session until the returned handle is disposed.</summary>
-    public IDisposable Track(McpServer server)
+    /// <summary>
+    /// Tracks a session until the returned handle is disposed. With <paramref name="connectionNotifies"/> the server is
+    /// never told to send <c>list_changed</c>: its connection does (<see cref="TrackConnection"/>).
+    /// </summary>
+    public IDisposable Track(McpServer server, bool connectionNotifies = false)
     {
         ArgumentNullException.ThrowIfNull(server);
-        _sessions.TryAdd(server, 0);
+        _sessions.TryAdd(server, connectionNotifies ? (byte)1 : (byte)0);
         return new Registration(() => _sessions.TryRemove(server, out _));
     }
 
     /// <summary>
-    /// Tracks a 2025-11-25 session whose server was let go (a quiet WebSocket connection) until the handle is disposed:
-    /// <paramref name="sendToolsListChanged"/> tells its client that the tool list changed.
+    /// Tracks a 2025-11-25 session that outlives its servers (a WebSocket connection lets its server go while quiet and
+    /// replays the session into the next) until the handle is disposed: <paramref name="sendToolsListChanged"/> tells
+    /// its client that the tool list changed. One entry for the session's life, so no change falls between two servers.
     /// </summary>
-    public IDisposable TrackDetached(Func<CancellationToken, Task> sendToolsListChanged)
+    public IDisposable TrackConnection(Func<CancellationToken, Task> sendToolsListChanged)
     {
         ArgumentNullException.ThrowIfNull(sendToolsListChanged);
-        var session = new DetachedSession(sendToolsListChanged);
-        _detached.TryAdd(session, 0);
-        return new Registration(() => _detached.TryRemove(session, out _));
+        var session = new ConnectionSession(sendToolsListChanged);
+        _connections.TryAdd(session, 0);
+        return new Registration(() => _connections.TryRemove(session, out _));
     }
 
     /// <summary>
@@ -89,11 +94,11 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
     /// <summary>Tells every connected client that the tool list changed.</summary>
     public async Task NotifyToolsListChangedAsync(CancellationToken cancellationToken)
     {
-        foreach (var server in _sessions.Keys)
+        foreach (var (server, connectionNotifies) in _sessions)
         {
             // A 2026-07-28 client on a long-lived connection gets notifications only through its subscriptions, and a
             // connection that has not said which revision it speaks yet (no initialize, no request) gets none.
-            if (server.NegotiatedProtocolVersion is null || ProtocolVersions.IsModern(server.NegotiatedProtocolVersion))
+            if (connectionNotifies == 1 || server.NegotiatedProtocolVersion is null || ProtocolVersions.IsModern(server.NegotiatedProtocolVersion))
             {
                 continue;
             }
@@ -108,7 +113,7 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
             }
         }
 
-        foreach (var session in _detached.Keys)
+        foreach (var session in _connections.Keys)
         {
             try
             {
@@ -155,7 +160,7 @@ internal sealed partial class McpSessionRegistry(Microsoft.Extensions.Hosting.IH
     private sealed record Subscription(McpServer Server, RequestId Id, SubscriptionsListenNotifications Granted);
 
     // A class, not a record: two sessions are never equal, whatever their delegates.
-    private sealed class DetachedSession(Func<CancellationToken, Task> sendToolsListChanged)
+    private sealed class ConnectionSession(Func<CancellationToken, Task> sendToolsListChanged)
     {
         public Func<CancellationToken, Task> SendToolsListChanged => sendToolsListChanged;
     }

@@ -27,8 +27,9 @@ namespace Switchboard.Transports.WebSockets;
 /// A 2025-11-25 session's state is what its <c>initialize</c> set (protocol version, client capabilities, client info)
 /// and whether the client sent <c>notifications/initialized</c>. The connection keeps those few hundred bytes, so the
 /// session's server can be let go too: the next message first replays the same <c>initialize</c> (its answer is not
-/// sent) and <c>notifications/initialized</c> into a new server. While no server runs, the session still gets
-/// <c>notifications/tools/list_changed</c>, sent by the connection itself.
+/// sent) and <c>notifications/initialized</c> into a new server. The connection, not a server, tells such a session
+/// that the tool list changed (<c>notifications/tools/list_changed</c>), from its <c>notifications/initialized</c> to
+/// its close, so no change is lost while servers come and go.
 /// </para>
 /// A server is kept for the life of the connection when it holds state a fresh one would not have: a logging level set
 /// by <c>logging/setLevel</c>, or a suspended handler waiting for the client's input (an <c>input_required</c> answer
@@ -39,8 +40,6 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     private static readonly JsonTypeInfo<JsonRpcMessage> s_messageType = (JsonTypeInfo<JsonRpcMessage>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
     private static readonly JsonTypeInfo<CancelledNotificationParams> s_cancelledParams = (JsonTypeInfo<CancelledNotificationParams>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(CancelledNotificationParams));
 
-    // The id of a replayed initialize: never sent to the client, whose answer is taken out of the outgoing stream.
-    private static readonly RequestId s_replayId = new("switchboard/replayed-initialize");
     private static readonly TimeSpan ReplayTimeout = TimeSpan.FromSeconds(10);
     private static readonly byte[] s_toolsListChanged = System.Text.Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","method":"{{NotificationMethods.ToolListChangedNotification}}"}""");
 
@@ -76,10 +75,13 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     private byte[]? _initializeParams;
     private bool _initializedNotified;
 
-    // Set while a 2025-11-25 session has no server: replayed into the next one. The tracking delivers list_changed meanwhile.
+    // Set while a 2025-11-25 session has no server: replayed into the next one. The tracking tells the session of tool
+    // list changes for its whole life. The replay's id is new each time (a client cannot use it), and its answer is
+    // taken out of the outgoing stream.
     private SessionReplay? _replay;
-    private IDisposable? _detachedTracking;
-    private TaskCompletionSource<JsonRpcMessage>? _replayAnswer;
+    private IDisposable? _sessionTracking;
+    private RequestId _replayId;
+    private volatile TaskCompletionSource<JsonRpcMessage>? _replayAnswer;
     private bool _closed;
 
     // Servers let go whose message loop has not ended yet; the close waits for them. A count rather than the stop tasks,
@@ -192,28 +194,16 @@ internal sealed class WebSocketConnection : IAsyncDisposable
                 // Only this reader makes servers, and the releaser only takes one away, so there is never a second.
                 target = StartServer();
                 SessionReplay? replay;
-                IDisposable? detached;
                 lock (_gate)
                 {
                     _current = target;
                     replay = _replay;
                     _replay = null;
-                    detached = _detachedTracking;
-                    _detachedTracking = null;
                 }
 
-                try
+                if (replay is not null)
                 {
-                    if (replay is not null)
-                    {
-                        await ReplaySessionAsync(target, replay, cancellationToken);
-                    }
-                }
-                finally
-                {
-                    // Only now: the new server counts as a 2025-11-25 session once the replay set its version, so a list
-                    // change in between still reaches the client (at worst twice).
-                    detached?.Dispose();
+                    await ReplaySessionAsync(target, replay, cancellationToken);
                 }
             }
 
@@ -263,13 +253,16 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     public async Task SendAsync(JsonRpcMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message is JsonRpcMessageWithId { Id: var answered } and (JsonRpcResponse or JsonRpcError) && answered == s_replayId)
+        if (message is JsonRpcMessageWithId { Id: var answered } and (JsonRpcResponse or JsonRpcError) && _replayAnswer is not null)
         {
-            TaskCompletionSource<JsonRpcMessage>? pending;
+            TaskCompletionSource<JsonRpcMessage>? pending = null;
             lock (_gate)
             {
-                pending = _replayAnswer;
-                _replayAnswer = null;
+                if (answered == _replayId)
+                {
+                    pending = _replayAnswer;
+                    _replayAnswer = null;
+                }
             }
 
             if (pending is not null)
@@ -351,8 +344,8 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             _closed = true;
             last = _current;
             _current = null;
-            detached = _detachedTracking;
-            _detachedTracking = null;
+            detached = _sessionTracking;
+            _sessionTracking = null;
             _replay = null;
             DisposeLingerTimerLocked();
             _stopped = _stopping > 0 ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
@@ -391,6 +384,9 @@ internal sealed class WebSocketConnection : IAsyncDisposable
                 break;
             case JsonRpcNotification { Method: NotificationMethods.InitializedNotification }:
                 _initializedNotified = true;
+
+                // From here on the connection tells the session of tool list changes, whichever server serves it.
+                _sessionTracking ??= _closed ? null : _sessions.TrackConnection(SendToolsListChangedAsync);
                 break;
         }
     }
@@ -410,15 +406,17 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     private async Task ReplaySessionAsync(ServingServer target, SessionReplay replay, CancellationToken cancellationToken)
     {
         var answer = new TaskCompletionSource<JsonRpcMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var id = new RequestId("switchboard/replay/" + Guid.NewGuid().ToString("N"));
         lock (_gate)
         {
+            _replayId = id;
             _replayAnswer = answer;
         }
 
         await target.Transport.WriteAsync(
             new JsonRpcRequest
             {
-                Id = s_replayId,
+                Id = id,
                 Method = RequestMethods.Initialize,
                 Params = JsonNode.Parse(replay.InitializeParams),
                 Context = new JsonRpcMessageContext { User = _user, RelatedTransport = target.Transport },
@@ -426,14 +424,21 @@ internal sealed class WebSocketConnection : IAsyncDisposable
             cancellationToken);
 
         // The SDK handles requests concurrently: the message that woke the server must not overtake its initialize.
-        JsonRpcMessage answered;
+        JsonRpcMessage? answered;
         try
         {
             answered = await answer.Task.WaitAsync(ReplayTimeout, _timeProvider, cancellationToken);
         }
         catch (TimeoutException)
         {
-            answered = new JsonRpcError { Id = s_replayId, Error = new JsonRpcErrorDetail { Code = (int)McpErrorCode.InternalError, Message = "timeout" } };
+            answered = null;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _replayAnswer = null;
+            }
         }
 
         if (answered is not JsonRpcResponse)
@@ -461,7 +466,7 @@ internal sealed class WebSocketConnection : IAsyncDisposable
     {
         var transport = new WebSocketServerTransport(this, _incomingCapacity);
         var server = _createServer(transport);
-        var tracking = _sessions.Track(server);
+        var tracking = _sessions.Track(server, connectionNotifies: true);
 
         // Each message is its own trace. Started from the reader, the SDK server's message loop would inherit the upgrade
         // request's activity, and every call of the connection (hours of them) would be one trace: one trace id in every
@@ -558,13 +563,10 @@ internal sealed class WebSocketConnection : IAsyncDisposable
         if (SessionStateOf(released.Server) is SessionState.Replayable)
         {
             _replay = new SessionReplay(_initializeParams!, _initializedNotified);
-
-            // Tracked before the server's own tracking goes (when it stops), so no list change falls in between.
-            _detachedTracking = _sessions.TrackDetached(SendToolsListChangedAsync);
         }
     }
 
-    /// <summary>Tells a 2025-11-25 session whose server was let go that the tool list changed.</summary>
+    /// <summary>Tells a 2025-11-25 session that the tool list changed (its servers never do: see the remarks).</summary>
     private Task SendToolsListChangedAsync(CancellationToken cancellationToken) => SendRawAsync(s_toolsListChanged, cancellationToken);
 
     private void DisposeLingerTimerLocked()

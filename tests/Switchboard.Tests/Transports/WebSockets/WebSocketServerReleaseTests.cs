@@ -157,7 +157,7 @@ public sealed class WebSocketServerReleaseTests
         var sessions = server.GetRequiredService<McpSessionRegistry>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
         await socket.InitializeAsync(Token);
-        await WaitUntilAsync(() => sessions.DetachedCount == 1 && sessions.Count.Sessions == 1);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.ConnectionSessions == 1);
 
         for (var id = 2; id <= 4; id++)
         {
@@ -167,9 +167,9 @@ public sealed class WebSocketServerReleaseTests
             Assert.Equal("legacy " + id, Text(response));
             Assert.Empty(notifications);
 
-            // Quiet after each answer: the server goes (its own tracking ends once it has stopped), the session stays
-            // with the connection.
-            await WaitUntilAsync(() => sessions.DetachedCount == 1 && sessions.Count.Sessions == 1);
+            // Quiet after each answer: the server goes (its tracking ends once it has stopped), the session stays with the
+            // connection.
+            await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.ConnectionSessions == 1);
         }
 
         // With no linger the server goes whenever the connection is quiet: one for the handshake (kept until it is
@@ -199,14 +199,16 @@ public sealed class WebSocketServerReleaseTests
             Token);
         await socket.ReceiveResponseAsync("init", Token);
         await Task.Delay(200, Token);
-        Assert.Equal(0, sessions.DetachedCount);
+        Assert.Equal(1, sessions.Count.Sessions);
+        Assert.Equal(0, sessions.ConnectionSessions);
 
         // notifications/initialized, then a call: the server lingers after the handshake, so one server serves all three.
         await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/initialized" }, Token);
         await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "first" }), Token);
         Assert.Equal("first", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
         Assert.Equal(1, handler.ServersStarted);
-        Assert.Equal(0, sessions.DetachedCount);
+        Assert.Equal(1, sessions.Count.Sessions);
+        Assert.Equal(1, sessions.ConnectionSessions);
     }
 
     [Fact]
@@ -218,7 +220,7 @@ public sealed class WebSocketServerReleaseTests
         await socket.InitializeAsync(Token);
         await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "first session" }), Token);
         Assert.Equal("first session", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
-        await WaitUntilAsync(() => sessions.DetachedCount == 1);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0);
 
         // A second handshake on a session whose server was let go starts a session like the first.
         await socket.InitializeAsync(Token);
@@ -237,7 +239,9 @@ public sealed class WebSocketServerReleaseTests
         await socket.InitializeAsync(Token);
         await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "before" }), Token);
         Assert.Equal("before", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
-        await WaitUntilAsync(() => sessions.DetachedCount == 1);
+
+        // No server runs for the session any more (none could tell it): the connection must.
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.ConnectionSessions == 1);
 
         await sessions.NotifyToolsListChangedAsync(Token);
         var pushed = await socket.ReceiveAsync(Token, TimeSpan.FromSeconds(10));
@@ -248,7 +252,7 @@ public sealed class WebSocketServerReleaseTests
         await socket.SendAsync(McpWebSocket.Call(3, "text_echo", new JsonObject { ["text"] = "after" }), Token);
         Assert.Equal("after", Text((await socket.ReceiveResponseAsync(3, Token)).Response));
         await socket.CloseAsync(Token);
-        await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.DetachedCount == 0);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.ConnectionSessions == 0);
     }
 
     [Fact]
@@ -271,8 +275,7 @@ public sealed class WebSocketServerReleaseTests
 
         // A new server would not know the level: every request after it went to the server that has it.
         Assert.Equal(serversBefore, handler.ServersStarted);
-        Assert.Equal(0, sessions.DetachedCount);
-        Assert.Equal(1, sessions.Count.Sessions);
+        await WaitUntilAsync(() => sessions.Count.Sessions == 1);
     }
 
     /// <summary>Null when nothing arrives on the socket for half a second.</summary>
