@@ -225,6 +225,32 @@ public sealed class CallLimiterTests
     }
 
     [Fact]
+    public async Task ACallThatABulkheadRefuses_GivesItsTokenBack()
+    {
+        var clock = new FakeTimeProvider();
+        using var limiter = Limiter(
+            new CallLimitOptions { PerCaller = { RequestsPerSecond = 0.001, Burst = 2, MaxConcurrentCalls = 1 } },
+            clock,
+            new() { ["slow"] = new PluginSettings { MaxConcurrentCalls = 1 } });
+        var alice = Caller("alice");
+
+        // Two tokens. The first call runs; the second is refused by alice's own bulkhead, then by the plugin's (bob holds
+        // it), and neither refusal spends a token.
+        var running = await AdmitAsync(limiter, alice);
+        Assert.Contains("1 tool calls at a time", (await AdmitAsync(limiter, alice)).Refusal?.Message, StringComparison.Ordinal);
+        Assert.Contains("1 tool calls at a time", (await AdmitAsync(limiter, alice)).Refusal?.Message, StringComparison.Ordinal);
+        running.Dispose();
+        var bob = await AdmitAsync(limiter, Caller("bob"), plugin: "slow");
+        Assert.Contains("plugin 'slow'", (await AdmitAsync(limiter, alice, plugin: "slow")).Refusal?.Message, StringComparison.Ordinal);
+        bob.Dispose();
+
+        // The second token is still there: had either refusal spent it, this would be "Rate limit reached".
+        using var second = await AdmitAsync(limiter, alice);
+        Assert.Null(second.Refusal);
+        Assert.Contains("Rate limit reached", (await AdmitAsync(limiter, Caller("alice"))).Refusal?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task APluginBulkhead_BoundsThatPluginAcrossCallers_AndNoOther()
     {
         var clock = new FakeTimeProvider();

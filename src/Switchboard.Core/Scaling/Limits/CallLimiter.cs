@@ -57,13 +57,14 @@ public sealed class CallLimiter : IDisposable
     internal async ValueTask<CallAdmission> AdmitAsync(ClaimsPrincipal? caller, string plugin, CancellationToken cancellationToken)
     {
         RateLimitLease? callerLease = null;
+        CallerBudget? tokenFrom = null;
         if (_limitsCallers)
         {
             var key = PartitionOf(caller);
             var settings = _options.Callers.TryGetValue(key.Name, out var own) ? own.Over(_options.PerCaller) : _options.PerCaller;
             if (Limits(settings))
             {
-                var admission = await AdmitCallerAsync(key, settings, cancellationToken);
+                (var admission, tokenFrom) = await AdmitCallerAsync(key, settings, cancellationToken);
                 if (admission.Refusal is not null)
                 {
                     return admission;
@@ -83,12 +84,15 @@ public sealed class CallLimiter : IDisposable
             catch
             {
                 callerLease?.Dispose();
+                tokenFrom?.ReturnToken();
                 throw;
             }
 
             if (pluginLease is null)
             {
+                // The call does not run: the caller gets back what it took.
                 callerLease?.Dispose();
+                tokenFrom?.ReturnToken();
                 return CallAdmission.Refused(new GatewayError(
                     GatewayErrorKind.TooManyRequests,
                     $"Too many calls: plugin '{plugin}' runs at most {bulkhead.Permits} calls at a time{Queued(bulkhead.QueueLimit)}. Retry after 1 s.")
@@ -103,9 +107,11 @@ public sealed class CallLimiter : IDisposable
         return new CallAdmission(callerLease, null, null);
     }
 
-    private async ValueTask<CallAdmission> AdmitCallerAsync((string Issuer, string Name) key, CallerLimitSettings settings, CancellationToken cancellationToken)
+    /// <summary>The caller's part of the admission, and the budget its token came from (to give it back if the call does not run).</summary>
+    private async ValueTask<(CallAdmission Admission, CallerBudget? TokenFrom)> AdmitCallerAsync((string Issuer, string Name) key, CallerLimitSettings settings, CancellationToken cancellationToken)
     {
         var tokenTaken = !settings.LimitsRate;
+        CallerBudget? tokenFrom = null;
         while (true)
         {
             var budget = _callers.GetOrAdd(key, static (_, state) => new CallerBudget(state.settings, state.limiter._timeProvider), (settings, limiter: this));
@@ -118,32 +124,45 @@ public sealed class CallLimiter : IDisposable
                         continue;
                     case TakeResult.Empty:
                         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-                        return CallAdmission.Refused(new GatewayError(
+                        return (CallAdmission.Refused(new GatewayError(
                             GatewayErrorKind.TooManyRequests,
                             $"Rate limit reached: this caller may make {settings.RequestsPerSecond!.Value.ToString(CultureInfo.InvariantCulture)} tool calls per second " +
                             $"(bursts of {settings.EffectiveBurst}). Retry after {seconds} s.")
                         {
                             RetryAfter = TimeSpan.FromSeconds(seconds),
-                        });
+                        }), null);
                 }
 
                 tokenTaken = true;
+                tokenFrom = budget;
             }
 
             if (budget.Bulkhead is not { } bulkhead)
             {
-                return new CallAdmission(null, null, null);
+                return (new CallAdmission(null, null, null), tokenFrom);
             }
 
-            var lease = await bulkhead.EnterAsync(_options.QueueTimeout, _timeProvider, cancellationToken);
+            RateLimitLease? lease;
+            try
+            {
+                lease = await bulkhead.EnterAsync(_options.QueueTimeout, _timeProvider, cancellationToken);
+            }
+            catch
+            {
+                tokenFrom?.ReturnToken();
+                throw;
+            }
+
             if (lease is null)
             {
-                return CallAdmission.Refused(new GatewayError(
+                // A refused call does not run, so it does not spend the caller's rate either.
+                tokenFrom?.ReturnToken();
+                return (CallAdmission.Refused(new GatewayError(
                     GatewayErrorKind.TooManyRequests,
                     $"Too many calls at once: this caller may run {bulkhead.Permits} tool calls at a time{Queued(bulkhead.QueueLimit)}. Retry after 1 s.")
                 {
                     RetryAfter = TimeSpan.FromSeconds(1),
-                });
+                }), null);
             }
 
             // The sweep marks a budget retired before it looks at the bulkhead one last time; a slot taken in between
@@ -151,7 +170,7 @@ public sealed class CallLimiter : IDisposable
             Interlocked.MemoryBarrier();
             if (!budget.IsRetired)
             {
-                return new CallAdmission(lease, null, null);
+                return (new CallAdmission(lease, null, null), tokenFrom);
             }
 
             lease.Dispose();
@@ -274,6 +293,15 @@ public sealed class CallLimiter : IDisposable
 
                 _retired = true;
                 return true;
+            }
+        }
+
+        /// <summary>Gives back a token taken for a call that was then refused or cancelled.</summary>
+        public void ReturnToken()
+        {
+            lock (_gate)
+            {
+                _bucket?.Return();
             }
         }
 

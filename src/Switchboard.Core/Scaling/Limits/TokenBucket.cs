@@ -27,6 +27,9 @@ internal sealed class TokenBucket(double rate, int burst, TimeProvider timeProvi
         return false;
     }
 
+    /// <summary>Gives back a token taken for a call that then did not run (at most up to the bucket's size).</summary>
+    public void Return() => _tokens = Math.Min(burst, _tokens + 1);
+
     /// <summary>True when the bucket has refilled completely, so forgetting it loses nothing.</summary>
     public bool IsFull
     {
