@@ -76,19 +76,7 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
                 failures.Add($"Switchboard:Plugins:{plugin}:MaxOverrunningCalls must be between 1 and 10000.");
             }
 
-            if (settings.MaxConcurrentCalls is < 1 or > 100_000)
-            {
-                failures.Add($"Switchboard:Plugins:{plugin}:MaxConcurrentCalls must be between 1 and 100000.");
-            }
-
-            if (settings.MaxQueuedCalls is < 0 or > 100_000)
-            {
-                failures.Add($"Switchboard:Plugins:{plugin}:MaxQueuedCalls must be between 0 and 100000.");
-            }
-            else if (settings.MaxQueuedCalls > 0 && settings.MaxConcurrentCalls is null)
-            {
-                failures.Add($"Switchboard:Plugins:{plugin}:MaxQueuedCalls needs MaxConcurrentCalls: a queue without a bound has nothing to wait for.");
-            }
+            Scaling.Limits.Bulkhead.CheckSettings($"Switchboard:Plugins:{plugin}", settings.MaxConcurrentCalls, settings.MaxQueuedCalls, settings.MaxConcurrentCalls > 0, failures);
 
             if (settings.Execution is { } execution && !Enum.IsDefined(execution))
             {

@@ -26,19 +26,6 @@ public sealed class AuditServerTests
         return JsonNode.Parse(row!.Record)!.AsObject();
     }
 
-    private static async Task<List<JsonObject>> RecordsAsync(SwitchboardTestServer server)
-    {
-        var store = server.GetRequiredService<AuditLog>().Store;
-        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
-        var records = new List<JsonObject>();
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
-        {
-            records.Add(JsonNode.Parse(row.Record)!.AsObject());
-        }
-
-        return records;
-    }
-
     [Theory]
     [InlineData(null, 2)]
     [InlineData("true", 2)]
@@ -68,7 +55,7 @@ public sealed class AuditServerTests
         command.CommandText = "PRAGMA synchronous;";
         Assert.Equal(synchronous, (long)(await command.ExecuteScalarAsync(Token))!);
         Assert.Equal(survivesPowerLoss != "false", store.SurvivesPowerLoss);
-        Assert.Contains(await RecordsAsync(server), r => r["kind"]!.GetValue<string>() == "call.intent");
+        Assert.Contains(await server.ReadAuditRecordsAsync(), r => r["kind"]!.GetValue<string>() == "call.intent");
     }
 
     [Fact]
@@ -169,7 +156,7 @@ public sealed class AuditServerTests
         await SendAsync("tools/call", new JsonObject { ["name"] = "text_echo", ["arguments"] = new JsonObject { ["text"] = "x" } });
         await SendAsync("tools/call", new JsonObject { ["name"] = "bob@example.com", ["arguments"] = new JsonObject() });
 
-        var records = await RecordsAsync(server);
+        var records = await server.ReadAuditRecordsAsync();
         Assert.Contains(records, r => r["kind"]!.GetValue<string>() == "list" && r["principal"]?.GetValue<string>() == "bob");
         Assert.Contains(records, r => r["kind"]!.GetValue<string>() == "call" && r["decision"]?.GetValue<string>() == "denied" && r["tool"]?.GetValue<string>() == "text_echo");
         var unknown = Assert.Single(records, r => r["decision"]?.GetValue<string>() == "unknown_tool");

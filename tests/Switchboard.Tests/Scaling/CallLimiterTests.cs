@@ -348,12 +348,12 @@ public sealed class CallLimiterTests
             await using var server = await TestSupport.SwitchboardTestServer.StartAsync(
                 configuration: new Dictionary<string, string?>
                 {
-                    ["Switchboard:Plugins:text:MaxConcurrentCalls"] = "0",
+                    ["Switchboard:Plugins:text:MaxConcurrentCalls"] = "-1",
                     ["Switchboard:Plugins:math:MaxQueuedCalls"] = "4",
                 },
                 cancellationToken: Token);
         });
-        Assert.Contains("Switchboard:Plugins:text:MaxConcurrentCalls must be between 1 and 100000", failure.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Switchboard:Plugins:text:MaxConcurrentCalls must be between 0 (off) and 100000", failure.ToString(), StringComparison.Ordinal);
         Assert.Contains("Switchboard:Plugins:math:MaxQueuedCalls needs MaxConcurrentCalls", failure.ToString(), StringComparison.Ordinal);
     }
 }

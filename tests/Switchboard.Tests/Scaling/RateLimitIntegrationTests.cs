@@ -32,19 +32,6 @@ public sealed class RateLimitIntegrationTests
     private static Task<McpHttpResponse> CallAsync(SwitchboardTestServer server, HttpClient http, string tool, JsonObject arguments, object? id = null)
         => McpHttp.SendAsync(http, McpHttp.ModernRequest(server.McpUri, "tools/call", new JsonObject { ["name"] = tool, ["arguments"] = arguments }, id), Token);
 
-    private static async Task<List<JsonObject>> AuditRecordsAsync(SwitchboardTestServer server)
-    {
-        var store = server.GetRequiredService<AuditLog>().Store;
-        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
-        var records = new List<JsonObject>();
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
-        {
-            records.Add(JsonNode.Parse(row.Record)!.AsObject());
-        }
-
-        return records;
-    }
-
     [Fact]
     public async Task OverItsRate_ACallerIsRefused_OnRestWith429AndRetryAfter_OnMcpWithMinus32029_OthersAreServed()
     {
@@ -88,7 +75,7 @@ public sealed class RateLimitIntegrationTests
         Assert.Equal(HttpStatusCode.OK, bobs.Status);
 
         // The audit log: an intent for each of the three calls that ran, and for each refusal one record that says why.
-        var calls = (await AuditRecordsAsync(server)).Where(r => r["kind"]!.GetValue<string>().StartsWith("call", StringComparison.Ordinal)).ToList();
+        var calls = (await server.ReadAuditRecordsAsync()).Where(r => r["kind"]!.GetValue<string>().StartsWith("call", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, calls.Count(r => r["kind"]!.GetValue<string>() == "call.intent"));
         var refusals = calls.Where(r => r["decision"]?.GetValue<string>() == "rate_limited").ToList();
         Assert.Equal(2, refusals.Count);

@@ -107,6 +107,21 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
     /// <summary>An HTTP client for this server (no default headers).</summary>
     public HttpClient CreateHttpClient() => new() { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>Every record of this server's audit log so far, in order, read from its database file.</summary>
+    public async Task<List<System.Text.Json.Nodes.JsonObject>> ReadAuditRecordsAsync()
+    {
+        var store = GetRequiredService<Switchboard.Compliance.Audit.AuditLog>().Store;
+        var token = TestContext.Current.CancellationToken;
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), token);
+        var records = new List<System.Text.Json.Nodes.JsonObject>();
+        await foreach (var row in Switchboard.Compliance.Audit.AuditStore.ReadRecordsAsync(connection, 0, token))
+        {
+            records.Add(System.Text.Json.Nodes.JsonNode.Parse(row.Record)!.AsObject());
+        }
+
+        return records;
+    }
+
     public T GetRequiredService<T>()
         where T : notnull => _app.Services.GetRequiredService<T>();
 

@@ -15,6 +15,27 @@ internal sealed class Bulkhead(int permits, int queueLimit) : IDisposable
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     });
 
+    /// <summary>
+    /// The rules a bulkhead's two settings follow wherever they are configured (per caller, per plugin): bounds, and no
+    /// queue without slots. <paramref name="hasSlots"/> says whether the bulkhead they belong to has any.
+    /// </summary>
+    internal static void CheckSettings(string path, int? maxConcurrentCalls, int? maxQueuedCalls, bool hasSlots, List<string> failures)
+    {
+        if (maxConcurrentCalls is < 0 or > 100_000)
+        {
+            failures.Add($"{path}:MaxConcurrentCalls must be between 0 (off) and 100000.");
+        }
+
+        if (maxQueuedCalls is < 0 or > 100_000)
+        {
+            failures.Add($"{path}:MaxQueuedCalls must be between 0 and 100000.");
+        }
+        else if (maxQueuedCalls > 0 && !hasSlots)
+        {
+            failures.Add($"{path}:MaxQueuedCalls needs MaxConcurrentCalls: a queue without a bound has nothing to wait for.");
+        }
+    }
+
     public int Permits => permits;
 
     public int QueueLimit => queueLimit;

@@ -19,26 +19,17 @@ internal sealed class CallLimitOptionsValidator : IValidateOptions<CallLimitOpti
             failures.Add($"{CallLimitOptions.SectionName}:QueueTimeout must be positive and at most 10 minutes.");
         }
 
-        Check(options.PerCaller, $"{CallLimitOptions.SectionName}:PerCaller", failures);
+        Check(options.PerCaller, options.PerCaller, $"{CallLimitOptions.SectionName}:PerCaller", failures);
         foreach (var (caller, settings) in options.Callers)
         {
-            Check(settings, $"{CallLimitOptions.SectionName}:Callers:{caller}", failures);
-            var effective = settings.Over(options.PerCaller);
-            if (effective.MaxQueuedCalls > 0 && !effective.LimitsConcurrency)
-            {
-                failures.Add($"{CallLimitOptions.SectionName}:Callers:{caller}:MaxQueuedCalls needs MaxConcurrentCalls: a queue without a bound has nothing to wait for.");
-            }
-        }
-
-        if (options.PerCaller.MaxQueuedCalls > 0 && !options.PerCaller.LimitsConcurrency)
-        {
-            failures.Add($"{CallLimitOptions.SectionName}:PerCaller:MaxQueuedCalls needs MaxConcurrentCalls: a queue without a bound has nothing to wait for.");
+            Check(settings, settings.Over(options.PerCaller), $"{CallLimitOptions.SectionName}:Callers:{caller}", failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void Check(CallerLimitSettings settings, string path, List<string> failures)
+    /// <summary>Checks the values <paramref name="settings"/> sets; <paramref name="effective"/> is what applies (with what it inherits).</summary>
+    private static void Check(CallerLimitSettings settings, CallerLimitSettings effective, string path, List<string> failures)
     {
         if (settings.RequestsPerSecond is { } rate && (double.IsNaN(rate) || rate < 0 || rate > 1_000_000))
         {
@@ -50,14 +41,6 @@ internal sealed class CallLimitOptionsValidator : IValidateOptions<CallLimitOpti
             failures.Add($"{path}:Burst must be between 1 and 1000000.");
         }
 
-        if (settings.MaxConcurrentCalls is < 0 or > 100_000)
-        {
-            failures.Add($"{path}:MaxConcurrentCalls must be between 0 (off) and 100000.");
-        }
-
-        if (settings.MaxQueuedCalls is < 0 or > 100_000)
-        {
-            failures.Add($"{path}:MaxQueuedCalls must be between 0 and 100000.");
-        }
+        Bulkhead.CheckSettings(path, settings.MaxConcurrentCalls, settings.MaxQueuedCalls, effective.LimitsConcurrency, failures);
     }
 }

@@ -23,6 +23,9 @@ public sealed class CallLimiter : IDisposable
     private readonly CallLimitOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly FrozenDictionary<string, Bulkhead> _plugins;
+
+    // The named callers' settings with what they inherit from PerCaller, merged once rather than on every call.
+    private readonly FrozenDictionary<string, CallerLimitSettings> _namedCallers;
     private readonly ConcurrentDictionary<(string Issuer, string Name), CallerBudget> _callers = new();
     private readonly bool _limitsCallers;
     private readonly ITimer? _sweep;
@@ -34,7 +37,8 @@ public sealed class CallLimiter : IDisposable
         ArgumentNullException.ThrowIfNull(switchboard);
         _options = options.Value;
         _timeProvider = timeProvider;
-        _limitsCallers = Limits(_options.PerCaller) || _options.Callers.Values.Any(c => Limits(c.Over(_options.PerCaller)));
+        _namedCallers = _options.Callers.ToFrozenDictionary(c => c.Key, c => c.Value.Over(_options.PerCaller), StringComparer.Ordinal);
+        _limitsCallers = Limits(_options.PerCaller) || _namedCallers.Values.Any(Limits);
         _plugins = switchboard.Value.Plugins
             .Where(p => p.Value.MaxConcurrentCalls is > 0)
             .ToFrozenDictionary(p => p.Key, p => new Bulkhead(p.Value.MaxConcurrentCalls!.Value, p.Value.MaxQueuedCalls ?? 0), StringComparer.Ordinal);
@@ -61,7 +65,7 @@ public sealed class CallLimiter : IDisposable
         if (_limitsCallers)
         {
             var key = PartitionOf(caller);
-            var settings = _options.Callers.TryGetValue(key.Name, out var own) ? own.Over(_options.PerCaller) : _options.PerCaller;
+            var settings = _namedCallers.TryGetValue(key.Name, out var own) ? own : _options.PerCaller;
             if (Limits(settings))
             {
                 (var admission, tokenFrom) = await AdmitCallerAsync(key, settings, cancellationToken);
