@@ -2,7 +2,7 @@
 #   docker build -t switchboard .
 #   docker run -p 8080:8080 -v switchboard-data:/data switchboard
 # Authentication is on: issue a token with
-#   docker run --rm -v switchboard-data:/data switchboard token issue --sub me --scope 'tools:*' --data /data
+#   docker run --rm -v switchboard-data:/data switchboard token issue --sub me --scope 'tools:*'
 # Clients on this host reach it as localhost:8080; add any other name clients use, or the Host guard answers 400:
 #   docker run -p 8080:8080 -v switchboard-data:/data -e Switchboard__Http__AllowedHosts__0=mcp.example.com switchboard
 # Upstream MCP servers run as child processes; an image that hosts them adds their runtimes (node, python) to this base.
@@ -23,8 +23,12 @@ FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra
 WORKDIR /app
 COPY --from=build /app/ ./
 COPY --from=build --chown=$APP_UID /data /data
+# The listen address and data folder are set here, not in CMD, so that `token issue` run with the image reads the same
+# ones: a token issued into a new volume before the server's first start carries the identity the server will have.
+ENV Switchboard__Urls=http://0.0.0.0:8080 \
+    Switchboard__DataDirectory=/data
 USER $APP_UID
 VOLUME /data
 EXPOSE 8080
 ENTRYPOINT ["/app/switchboard"]
-CMD ["serve", "--urls", "http://0.0.0.0:8080", "--data", "/data"]
+CMD ["serve"]

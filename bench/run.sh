@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole benchmark in one line, from a fresh clone:
 #   bench/run.sh                       load matrix + cold start + 10,000 idle WebSockets (about 20 minutes on 2 cores)
-#   bench/run.sh --sections load       only the load matrix (or coldstart, idle; comma-separated)
+#   bench/run.sh --sections load       only the load matrix (or coldstart, idle, container; comma-separated)
+#   bench/run.sh --no-container        everything but the container image (which installs podman from Debian when no
+#                                      Docker engine answers; scripts/build-image.sh)
 #   bench/run.sh --quick               short windows and fewer starts, to check the tooling (numbers not for publishing)
 #   bench/run.sh --micro               also run the BenchmarkDotNet micro-benchmarks (bench/results/micro/)
 #   bench/run.sh --no-publish          reuse the binaries of the previous run in artifacts/bench/ (skip step 2)
@@ -11,7 +13,8 @@
 # and zlib for Native AOT from Debian when missing), publishes every server in Release into artifacts/bench/ (Switchboard
 # as JIT, ReadyToRun and Native AOT; the bare SDK server; the raw Kestrel echo; the load generator), raises the
 # open-file limit, then starts each server in turn on loopback, measures it and stops it. Results:
-#   bench/results/DATE-loadtest.md (+ .png chart, + .json), DATE-coldstart.md, DATE-idle.md
+#   bench/results/DATE-loadtest.md (+ .png chart, + .json), DATE-coldstart.md, DATE-idle.md, DATE-container.md (the image
+#   built from the Native AOT binary of step 2 and run by scripts/check-image.sh: its checks, size, start and memory)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,14 +24,24 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 micro=0
 publish_all=1
+container=1
+suite_sections="load,coldstart,idle"
+results_dir="$ROOT/bench/results"
 suite_args=()
-for arg in "$@"; do
-  case "$arg" in
+while (( $# > 0 )); do
+  case "$1" in
     --micro) micro=1 ;;
     --no-publish) publish_all=0 ;;
+    --no-container) container=0 ;;
     --quick) suite_args+=(--duration 4 --warmup 2 --coldstart-runs 3 --idle-connections 2000 --note "QUICK RUN: short windows, for checking the tooling only") ;;
-    *) suite_args+=("$arg") ;;
+    --sections) # "container" is this script's own section; the rest go to the suite
+      [[ ",$2," == *",container,"* ]] || container=0
+      suite_sections="$(tr ',' '\n' <<<"$2" | { grep -vx container || true; } | paste -sd, -)"
+      shift ;;
+    --results) results_dir="$2"; suite_args+=("$1" "$2"); shift ;;
+    *) suite_args+=("$1") ;;
   esac
+  shift
 done
 
 echo "bench: machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
@@ -91,7 +104,37 @@ fi
 
 # 4. Measure.
 status=0
-"$OUT/bench-tool/switchboard-bench" suite --config "$ROOT/bench/suite.json" --root "$ROOT" --bin "$OUT" "${suite_args[@]}" || status=$?
+if [[ -n "$suite_sections" ]]; then
+  "$OUT/bench-tool/switchboard-bench" suite --config "$ROOT/bench/suite.json" --root "$ROOT" --bin "$OUT" \
+    --sections "$suite_sections" "${suite_args[@]}" || status=$?
+fi
+
+# The container image of the Native AOT binary above, built and checked by running it (scripts/check-image.sh).
+if (( container )); then
+  echo "bench: the container image"
+  log="$OUT/container.log"
+  if "$ROOT/scripts/build-image.sh" --bin "$OUT/switchboard-aot" --tag switchboard:bench --check > "$log" 2>&1; then
+    outcome="all checks passed"
+  else
+    outcome="**a check failed**"; status=1
+  fi
+  cat "$log"
+  mkdir -p "$results_dir"
+  {
+    echo "# The container image, $(date -u '+%Y-%m-%d %H:%M') UTC"
+    echo
+    echo "\`scripts/build-image.sh --bin artifacts/bench/switchboard-aot --check\` on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end. Outcome: $outcome."
+    echo
+    echo "Base packages (Debian 12):"
+    echo
+    sed 's/^/- /' "$ROOT/artifacts/image/packages.txt" 2>/dev/null || true
+    echo
+    echo '```'
+    grep -E '^(build-image|check-image):' "$log" || true
+    echo '```'
+  } > "$results_dir/$(date '+%Y-%m-%d')-container.md"
+  echo "bench: wrote $results_dir/$(date '+%Y-%m-%d')-container.md"
+fi
 
 # 5. Micro-benchmarks (optional, a few minutes).
 if (( micro )); then

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Switchboard.Plugins;
+using Switchboard.Security;
 using Switchboard.Storage;
 using Switchboard.Transports.Mcp;
 
@@ -31,14 +32,17 @@ internal sealed class StartupBanner(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The MCP URL to advertise: the first IPv4 loopback address if there is one.</summary>
+    /// <summary>
+    /// The MCP URL to advertise: the first IPv4 loopback address if there is one; a wildcard address (a container's
+    /// <c>0.0.0.0</c>) as <c>localhost</c>, the name clients on the host use through a published port.
+    /// </summary>
     internal static string? PickMcpUrl(IEnumerable<string> addresses)
     {
         var list = addresses.ToList();
         var chosen = list.FirstOrDefault(a => a.Contains("://127.", StringComparison.Ordinal))
             ?? list.FirstOrDefault(a => a.Contains("://localhost", StringComparison.OrdinalIgnoreCase))
             ?? list.FirstOrDefault();
-        return chosen is null ? null : chosen.TrimEnd('/') + SwitchboardEndpointRouteBuilderExtensions.McpPath;
+        return chosen is null ? null : ResourceIdentity.Normalize(chosen) + SwitchboardEndpointRouteBuilderExtensions.McpPath;
     }
 
     private static string ToolCount(int count) => count == 1 ? "1 tool" : $"{count} tools";

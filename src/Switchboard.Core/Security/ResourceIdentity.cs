@@ -86,7 +86,10 @@ public sealed class ResourceIdentity
     private (string Issuer, string Resource) Resolve(string origin)
         => (Normalize(_configuredIssuer ?? origin), Normalize(_configuredResource ?? origin + SwitchboardEndpointRouteBuilderExtensions.McpPath));
 
-    /// <summary>Lower-case scheme and host, no default port, no trailing slash (MCP's canonical server URI form).</summary>
+    /// <summary>
+    /// Lower-case scheme and host, no default port, no trailing slash (MCP's canonical server URI form); a wildcard host
+    /// (<c>+</c>, <c>*</c>, <c>0.0.0.0</c>, <c>[::]</c>) becomes <c>localhost</c>.
+    /// </summary>
     public static string Normalize(string uri)
     {
         if (!Uri.TryCreate(uri.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var parsed))
@@ -94,7 +97,10 @@ public sealed class ResourceIdentity
             throw new SwitchboardStartupException($"'{uri}' is not an absolute URI.");
         }
 
-        var authority = parsed.IsDefaultPort ? parsed.Host.ToLowerInvariant() : $"{parsed.Host.ToLowerInvariant()}:{parsed.Port}";
+        // A wildcard bind (a container's 0.0.0.0) names no address a client can use; the clients on the host reach it
+        // as localhost, so that is the identity, as for "+" and "*" above.
+        var host = parsed.Host.ToLowerInvariant() is "0.0.0.0" or "[::]" ? "localhost" : parsed.Host.ToLowerInvariant();
+        var authority = parsed.IsDefaultPort ? host : $"{host}:{parsed.Port}";
         var path = parsed.AbsolutePath.TrimEnd('/');
         return $"{parsed.Scheme.ToLowerInvariant()}://{authority}{path}";
     }

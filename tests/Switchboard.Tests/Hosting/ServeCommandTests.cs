@@ -65,6 +65,52 @@ public sealed class ServeCommandTests
         Assert.Equal(HttpStatusCode.BadRequest, await EchoAsync($"rebound.example.com:{port}"));
     }
 
+    /// <summary>
+    /// The container image sets its listen address and data folder in the environment, so a token issued with the image
+    /// into a new volume, before the server ever ran there, carries the issuer and audience the server will have. The
+    /// wildcard bind names no reachable address, so that identity, the banner and the discovery document say localhost.
+    /// </summary>
+    [Fact]
+    public async Task Serve_AsTheImageRunsIt_AcceptsATokenIssuedBeforeTheFirstStart_AndNamesLocalhost()
+    {
+        using var data = new TemporaryDirectory();
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var environment = new Dictionary<string, string?>
+        {
+            ["Switchboard__Urls"] = $"http://0.0.0.0:{port}",
+            ["Switchboard__DataDirectory"] = data.Path,
+        };
+        await using var issue = SwitchboardProcess.Start(["token", "issue", "--sub", "container-user", "--scope", "tools:text/*"], environment);
+        Assert.Equal(0, await issue.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var token = issue.StandardOutput.Trim();
+
+        await using var process = SwitchboardProcess.Start(["serve"], environment);
+        var mcpUrl = await process.WaitUntilServingAsync(Token);
+        Assert.Equal($"http://localhost:{port}/mcp", mcpUrl.ToString());
+        Assert.Contains($"claude mcp add --transport http switchboard http://localhost:{port}/mcp", process.StandardOutput, StringComparison.Ordinal);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var metadata = await http.GetAsync(new Uri("/.well-known/oauth-protected-resource/mcp", UriKind.Relative), Token);
+        Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
+        var resource = (await metadata.Content.ReadFromJsonAsync<JsonObject>(Token))!["resource"]!.GetValue<string>();
+        Assert.Equal($"http://localhost:{port}/mcp", resource);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/v1/tools/text_echo/call", UriKind.Relative))
+        {
+            Content = JsonContent.Create(new JsonObject { ["text"] = "issued before the first start" }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("issued before the first start", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_CreatesTheDataFolderAndDatabaseOnFirstRun()
     {
