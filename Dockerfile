@@ -7,7 +7,12 @@
 #   docker run -p 8080:8080 -v switchboard-data:/data -e Switchboard__Http__AllowedHosts__0=mcp.example.com switchboard
 # Upstream MCP servers run as child processes; an image that hosts them adds their runtimes (node, python) to this base.
 
-FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+# The two base images can be replaced (--build-arg) by images of the same content, e.g. from a registry mirror;
+# scripts/build-image.sh --dockerfile builds this file with stand-ins made from Debian where no registry is reachable.
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0-noble
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra
+
+FROM ${SDK_IMAGE} AS build
 # Native AOT links with clang and zlib.
 RUN apt-get update && apt-get install -y --no-install-recommends clang zlib1g-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -15,11 +20,11 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY eng/ eng/
 COPY src/ src/
 RUN dotnet publish src/Switchboard.Host -c Release -r linux-x64 -p:PublishAot=true -o /app \
- && rm -f /app/*.dbg \
+ && rm -f /app/*.dbg /app/*.pdb \
  && mkdir -p /data
 
 # "-extra" adds ICU and tzdata: the server keeps culture-aware globalization (InvariantGlobalization=false).
-FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled-extra
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /app/ ./
 COPY --from=build --chown=$APP_UID /data /data

@@ -5,13 +5,18 @@
 #   scripts/build-image.sh --bin DIR           use a Native AOT publish folder already built (e.g. artifacts/bench/switchboard-aot)
 #   scripts/build-image.sh --tag NAME          another image name (default switchboard:local)
 #   scripts/build-image.sh --check             then run scripts/check-image.sh against the image
+#   scripts/build-image.sh --dockerfile        build the root Dockerfile instead (the binary is published inside the
+#                                              build), on stand-ins for its two Microsoft base images (below)
 #
 # The base is not pulled: it is assembled from the Debian 12 packages the binary needs at run time (glibc, libgcc,
 # libstdc++, ICU, OpenSSL, CA certificates, time zones), unpacked with dpkg-deb and pruned of everything else (no shell,
 # no package manager, no documentation), then eng/container/Containerfile builds the image FROM scratch and runs the
 # server as the non-root user 1654. The engine is podman (installed from Debian when missing and run as root) or docker
 # when a Docker engine answers. The root Dockerfile is the same image on Microsoft's chiseled base, for machines that
-# reach mcr.microsoft.com.
+# reach mcr.microsoft.com. With --dockerfile that file itself is built, its two base images replaced (--build-arg) by
+# stand-ins made here: for the SDK image, Debian 12 from debootstrap with this machine's .NET SDK and CA bundle (its
+# NuGet may sit behind a TLS-inspecting proxy); for runtime-deps, the base above with APP_UID=1654. They are named
+# localhost/switchboard-standin/*, never as Microsoft's images, so nothing shadows the real ones.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,11 +24,13 @@ WORK="$ROOT/artifacts/image"
 TAG="switchboard:local"
 BIN=""
 CHECK=0
+DOCKERFILE=0
 while (( $# > 0 )); do
   case "$1" in
     --bin) BIN="$(cd "$2" && pwd)"; shift 2 ;;
     --tag) TAG="$2"; shift 2 ;;
     --check) CHECK=1; shift ;;
+    --dockerfile) DOCKERFILE=1; shift ;;
     *) echo "build-image: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -32,8 +39,8 @@ done
 source "$ROOT/scripts/container-engine.sh"
 container_engine_prepare "$WORK"
 
-# 1. The Native AOT binary.
-if [[ -z "$BIN" ]]; then
+# 1. The Native AOT binary (built inside the image build with --dockerfile).
+if [[ -z "$BIN" ]] && (( ! DOCKERFILE )); then
   if ! command -v clang-14 >/dev/null 2>&1 || [[ ! -e /usr/include/zlib.h ]]; then
     [[ "$(id -u)" == "0" ]] || { echo "build-image: Native AOT needs clang-14 and zlib1g-dev (apt-get install clang-14 zlib1g-dev)" >&2; exit 1; }
     echo "build-image: installing clang-14 and zlib1g-dev for Native AOT"
@@ -45,13 +52,17 @@ if [[ -z "$BIN" ]]; then
   dotnet publish "$ROOT/src/Switchboard.Host" -c Release -r linux-x64 -p:PublishAot=true -p:CppCompilerAndLinker=clang-14 \
     --artifacts-path "$WORK/build" -o "$BIN" -nologo -clp:ErrorsOnly
 fi
-[[ -x "$BIN/switchboard" && -f "$BIN/libe_sqlite3.so" ]] || { echo "build-image: $BIN holds no Native AOT switchboard" >&2; exit 1; }
+if (( ! DOCKERFILE )); then
+  [[ -x "$BIN/switchboard" && -f "$BIN/libe_sqlite3.so" ]] || { echo "build-image: $BIN holds no Native AOT switchboard" >&2; exit 1; }
+fi
 
 # 2. The build context: app/ (the binary, without debug symbols), data/ (the volume's initial, empty content), rootfs/.
 CONTEXT="$WORK/context"
 rm -rf "$CONTEXT"
 mkdir -p "$CONTEXT/app" "$CONTEXT/data" "$CONTEXT/rootfs" "$WORK/debs"
-find "$BIN" -maxdepth 1 -type f ! -name '*.dbg' ! -name '*.pdb' -exec cp -p {} "$CONTEXT/app/" \;
+if (( ! DOCKERFILE )); then
+  find "$BIN" -maxdepth 1 -type f ! -name '*.dbg' ! -name '*.pdb' -exec cp -p {} "$CONTEXT/app/" \;
+fi
 
 # What the binary loads: libc and libm (linked), libgcc_s (unwinding), ICU (globalization; it needs libstdc++),
 # OpenSSL (TLS, JWT signatures), the CA bundle (outbound TLS to upstreams and JWKS), tzdata (TimeZoneInfo).
@@ -96,8 +107,47 @@ chown -R 1654:1654 "$ROOTFS/home/app"
 ln -sfn /usr/share/zoneinfo/Etc/UTC "$ROOTFS/etc/localtime"
 
 # 3. The image.
-echo "build-image: building $TAG with $ENGINE"
-"$ENGINE" build --quiet -f "$ROOT/eng/container/Containerfile" -t "$TAG" "$CONTEXT" >/dev/null
+if (( DOCKERFILE )); then
+  standin="localhost/switchboard-standin"
+  echo "build-image: stand-in for runtime-deps: $standin/runtime-deps:debian12"
+  printf 'FROM scratch\nCOPY rootfs/ /\nENV APP_UID=1654\n' > "$WORK/runtime-deps.Containerfile"
+  "$ENGINE" build --quiet -f "$WORK/runtime-deps.Containerfile" -t "$standin/runtime-deps:debian12" "$CONTEXT" >/dev/null
+
+  SDK_ROOTFS="$WORK/sdk-rootfs"
+  if [[ ! -x "$SDK_ROOTFS/usr/bin/apt-get" ]]; then
+    command -v debootstrap >/dev/null 2>&1 || { echo "build-image: installing debootstrap"; apt-get install -y -qq debootstrap >/dev/null; }
+    echo "build-image: debootstrap of Debian 12 for the SDK stand-in (a minute or two)"
+    rm -rf "$SDK_ROOTFS"
+    debootstrap --variant=minbase bookworm "$SDK_ROOTFS" http://deb.debian.org/debian > "$WORK/debootstrap.log" 2>&1 \
+      || { tail -20 "$WORK/debootstrap.log"; exit 1; }
+  fi
+  SDK_CONTEXT="$WORK/sdk-context"
+  rm -rf "$SDK_CONTEXT" && mkdir -p "$SDK_CONTEXT"
+  cp -a "$SDK_ROOTFS" "$SDK_CONTEXT/rootfs"
+  dotnet_home="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+  cp -a "$dotnet_home" "$SDK_CONTEXT/dotnet"
+  cp /etc/ssl/certs/ca-certificates.crt "$SDK_CONTEXT/ca-certificates.crt"
+  {
+    echo 'FROM scratch'
+    echo 'COPY rootfs/ /'
+    echo 'RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libicu72 libssl3 && rm -rf /var/lib/apt/lists/*'
+    echo 'COPY dotnet/ /usr/share/dotnet/'
+    echo 'COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt'
+    echo 'RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet'
+    echo 'ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NUGET_CERT_REVOCATION_MODE=offline'
+  } > "$SDK_CONTEXT/Containerfile"
+  echo "build-image: stand-in for the SDK: $standin/sdk:10.0-debian12 (the .NET SDK of $dotnet_home)"
+  "$ENGINE" build --quiet --network host -t "$standin/sdk:10.0-debian12" "$SDK_CONTEXT" >/dev/null
+  rm -rf "$SDK_CONTEXT"
+
+  echo "build-image: building $TAG from the root Dockerfile with $ENGINE (Native AOT inside the build: several minutes)"
+  "$ENGINE" build --network host -f "$ROOT/Dockerfile" -t "$TAG" \
+    --build-arg SDK_IMAGE="$standin/sdk:10.0-debian12" --build-arg RUNTIME_IMAGE="$standin/runtime-deps:debian12" \
+    "$ROOT" > "$WORK/dockerfile-build.log" 2>&1 || { tail -30 "$WORK/dockerfile-build.log"; exit 1; }
+else
+  echo "build-image: building $TAG with $ENGINE"
+  "$ENGINE" build --quiet -f "$ROOT/eng/container/Containerfile" -t "$TAG" "$CONTEXT" >/dev/null
+fi
 size="$("$ENGINE" image inspect --format '{{.Size}}' "$TAG")"
 echo "build-image: $TAG built, $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }') (base packages in ${WORK#"$ROOT"/}/packages.txt)"
 

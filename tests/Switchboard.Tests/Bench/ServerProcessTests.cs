@@ -1,0 +1,70 @@
+using Switchboard.Bench.Processes;
+using Switchboard.Bench.Suite;
+using Switchboard.Tests.TestSupport;
+
+namespace Switchboard.Tests.Bench;
+
+/// <summary>
+/// The suite's server processes. When the started process is a container engine's client, memory and CPU must be read
+/// from the server inside the container, which the target's <c>pidOf</c> command names.
+/// </summary>
+public sealed class ServerProcessTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task PidOf_NamesTheServerProcess_InsteadOfTheProcessTheSuiteStarted()
+    {
+        using var root = new TemporaryDirectory();
+        var suite = new SuiteConfig
+        {
+            Targets =
+            {
+                // A stand-in for `podman run`: the started shell is not the "server"; the sleep it starts is.
+                ["wrapped"] = new TargetConfig
+                {
+                    Command = "/bin/sh",
+                    Args = ["-c", "sleep 60 & echo $! > server.pid; trap 'kill $!' TERM; wait"],
+                    PidOf = new PrepareStep
+                    {
+                        Command = "/bin/sh",
+                        Args = ["-c", "while [ ! -s {data}/server.pid ]; do sleep 0.01; done; cat {data}/server.pid"],
+                    },
+                },
+            },
+        };
+        var placeholders = new Placeholders(root.Path, root.Path, "text");
+        await using var server = await ServerProcess.StartAsync("wrapped", suite, placeholders, Path.Combine(root.Path, "logs"), null, Token);
+
+        Assert.Equal("sh", await CommandNameAsync(server.Pid));
+        await server.ResolveServerPidAsync(Token);
+
+        Assert.Equal("sleep", await CommandNameAsync(server.Pid));
+    }
+
+    [Fact]
+    public async Task PidOf_ThatPrintsNoProcessId_IsAnError_NotAWrongProcess()
+    {
+        using var root = new TemporaryDirectory();
+        var suite = new SuiteConfig
+        {
+            Targets =
+            {
+                ["wrapped"] = new TargetConfig
+                {
+                    Command = "/bin/sh",
+                    Args = ["-c", "sleep 60 & trap 'kill $!' TERM; wait"],
+                    PidOf = new PrepareStep { Command = "/bin/sh", Args = ["-c", "echo 'no such container'"] },
+                },
+            },
+        };
+        var placeholders = new Placeholders(root.Path, root.Path, "text");
+        await using var server = await ServerProcess.StartAsync("wrapped", suite, placeholders, Path.Combine(root.Path, "logs"), null, Token);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.ResolveServerPidAsync(Token));
+        Assert.Contains("no such container", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> CommandNameAsync(int pid)
+        => (await File.ReadAllTextAsync($"/proc/{pid}/comm", Token)).Trim();
+}
