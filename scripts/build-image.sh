@@ -9,8 +9,10 @@
 #                                              build), on stand-ins for its two Microsoft base images (below)
 #
 # The base is not pulled: it is assembled from the Debian 12 packages the binary needs at run time (glibc, libgcc,
-# libstdc++, ICU, OpenSSL, CA certificates, time zones), unpacked with dpkg-deb and pruned of everything else (no shell,
-# no package manager, no documentation), then eng/container/Containerfile builds the image FROM scratch and runs the
+# libstdc++, ICU, OpenSSL, CA certificates, time zones), fetched with this machine's apt sources (so the host must be
+# Debian 12: the names are 12's, libicu72 and libssl3, and the binary is linked against the same glibc), unpacked with
+# dpkg-deb and pruned of everything else (no shell, no package manager, no documentation); then
+# eng/container/Containerfile builds the image FROM scratch and runs the
 # server as the non-root user 1654. The engine is podman (installed from Debian when missing and run as root) or docker
 # when a Docker engine answers. The root Dockerfile is the same image on Microsoft's chiseled base, for machines that
 # reach mcr.microsoft.com. With --dockerfile that file itself is built, its two base images replaced (--build-arg) by
@@ -72,6 +74,7 @@ rm -f "$WORK"/debs/*.deb
 (cd "$WORK/debs" && apt-get download "${PACKAGES[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
 (( $(find "$WORK/debs" -name '*.deb' | wc -l) == ${#PACKAGES[@]} )) || { echo "build-image: could not download every package" >&2; exit 1; }
 ROOTFS="$CONTEXT/rootfs"
+rm -f "$WORK/packages.txt.new"
 for deb in "$WORK"/debs/*.deb; do
   dpkg-deb -x "$deb" "$ROOTFS"
   echo "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" >> "$WORK/packages.txt.new"
@@ -97,13 +100,12 @@ rm -rf "$ROOTFS"/bin "$ROOTFS"/sbin "$ROOTFS"/usr/bin "$ROOTFS"/usr/sbin "$ROOTF
 find "$ROOTFS" -name '*.a' -delete
 
 # Users, name resolution and a writable /tmp (the runtime's diagnostics and temporary files).
-mkdir -p "$ROOTFS/etc" "$ROOTFS/home/app" "$ROOTFS/tmp"
+mkdir -p "$ROOTFS/etc" "$ROOTFS/home" "$ROOTFS/tmp" # /home/app comes from the Containerfile, owned by 1654
 chmod 1777 "$ROOTFS/tmp"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\napp:x:1654:1654:app:/home/app:/usr/sbin/nologin\n' > "$ROOTFS/etc/passwd"
 printf 'root:x:0:\napp:x:1654:\n' > "$ROOTFS/etc/group"
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$ROOTFS/etc/nsswitch.conf"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' > "$ROOTFS/etc/hosts"
-chown -R 1654:1654 "$ROOTFS/home/app"
 ln -sfn /usr/share/zoneinfo/Etc/UTC "$ROOTFS/etc/localtime"
 
 # 3. The image.
@@ -124,6 +126,7 @@ if (( DOCKERFILE )); then
   SDK_CONTEXT="$WORK/sdk-context"
   rm -rf "$SDK_CONTEXT" && mkdir -p "$SDK_CONTEXT"
   cp -a "$SDK_ROOTFS" "$SDK_CONTEXT/rootfs"
+  command -v dotnet >/dev/null 2>&1 || { echo "build-image: --dockerfile copies this machine's .NET SDK, and dotnet is not on PATH" >&2; exit 1; }
   dotnet_home="$(dirname "$(readlink -f "$(command -v dotnet)")")"
   cp -a "$dotnet_home" "$SDK_CONTEXT/dotnet"
   cp /etc/ssl/certs/ca-certificates.crt "$SDK_CONTEXT/ca-certificates.crt"

@@ -15,7 +15,7 @@ container_engine_prepare() { # work-folder
 
   if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; then
     if [[ "$(id -u)" != "0" ]] || ! command -v apt-get >/dev/null 2>&1; then
-      echo "container-engine: no Docker engine answers and podman is not installed (apt-get install podman runc)" >&2
+      echo "container-engine: no Docker engine answers, and podman with runc is not installed (as root: apt-get install podman runc)" >&2
       exit 1
     fi
     echo "container-engine: installing podman and runc from Debian"

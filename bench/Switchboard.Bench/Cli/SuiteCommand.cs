@@ -23,6 +23,7 @@ internal static class SuiteCommand
         var sections = new Option<string>("--sections") { Description = "Comma-separated: load, coldstart, idle (default all).", DefaultValueFactory = _ => "load,coldstart,idle" };
         var note = new Option<string?>("--note") { Description = "A note printed at the top of every results file (e.g. PRELIMINARY ...)." };
         var only = new Option<string[]>("--only") { Description = "Run only the load runs and cold-start variants of these targets (repeatable)." };
+        var skip = new Option<string[]>("--skip") { Description = "Leave out the load runs and cold-start variants of these targets (repeatable)." };
         var duration = new Option<double?>("--duration") { Description = "Override the measured seconds of every load run." };
         var warmup = new Option<double?>("--warmup") { Description = "Override the warm-up seconds of every load run." };
         var runs = new Option<int?>("--coldstart-runs") { Description = "Override the number of measured cold starts." };
@@ -31,7 +32,7 @@ internal static class SuiteCommand
 
         var command = new Command("suite", "Run the benchmark suite (load matrix, cold start, idle connections) and write the results.")
         {
-            config, root, output, results, sections, note, only, duration, warmup, runs, idleConnections, idleCalls,
+            config, root, output, results, sections, note, only, skip, duration, warmup, runs, idleConnections, idleCalls,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -67,6 +68,15 @@ internal static class SuiteCommand
                 if (suite.ColdStart is not null)
                 {
                     suite.ColdStart.Variants = suite.ColdStart.Variants.Where(v => targets.Contains(v.Target, StringComparer.Ordinal)).ToList();
+                }
+            }
+
+            if (parse.GetValue(skip) is { Length: > 0 } skipped)
+            {
+                suite.Load = suite.Load.Where(l => !skipped.Contains(l.Target, StringComparer.Ordinal)).ToList();
+                if (suite.ColdStart is not null)
+                {
+                    suite.ColdStart.Variants = suite.ColdStart.Variants.Where(v => !skipped.Contains(v.Target, StringComparer.Ordinal)).ToList();
                 }
             }
 

@@ -17,12 +17,14 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     private readonly Placeholders _values;
     private readonly PrepareStep? _pidOf;
+    private readonly PrepareStep? _cleanup;
     private int? _serverPid;
 
-    private ServerProcess(string name, Process process, int port, long startedTimestamp, ServerProcess? sidecar, string? ownedData, StreamWriter log, Placeholders values, PrepareStep? pidOf)
+    private ServerProcess(string name, Process process, int port, long startedTimestamp, ServerProcess? sidecar, string? ownedData, StreamWriter log, Placeholders values, TargetConfig target)
     {
         _values = values;
-        _pidOf = pidOf;
+        _pidOf = target.PidOf;
+        _cleanup = target.Cleanup;
         Name = name;
         _process = process;
         Port = port;
@@ -117,7 +119,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(name, process, port, startedTimestamp, sidecar, ownedData, log, values, target.PidOf);
+        return new ServerProcess(name, process, port, startedTimestamp, sidecar, ownedData, log, values, target);
     }
 
     private static async Task<string> PrepareAsync(PrepareStep step, Placeholders values, string workingDirectory, CancellationToken cancellationToken)
@@ -234,6 +236,18 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_cleanup is not null)
+        {
+            try
+            {
+                await PrepareAsync(_cleanup, _values, Environment.CurrentDirectory, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Usually nothing was left to clean up (the engine removed the container itself).
+            }
+        }
+
         lock (_log)
         {
             _log.Dispose();

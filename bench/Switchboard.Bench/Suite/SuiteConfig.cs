@@ -71,6 +71,12 @@ internal sealed class TargetConfig
     /// the server's process id, run once it is ready; memory and CPU are then read from that process.
     /// </summary>
     public PrepareStep? PidOf { get; set; }
+
+    /// <summary>
+    /// A command run after the started process has ended, whatever happened (a container the engine's client left
+    /// behind when it had to be killed); its failure is ignored.
+    /// </summary>
+    public PrepareStep? Cleanup { get; set; }
 }
 
 /// <summary>One command run before a server starts; its last line of output can become a placeholder.</summary>

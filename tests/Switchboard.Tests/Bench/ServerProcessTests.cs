@@ -39,7 +39,8 @@ public sealed class ServerProcessTests
         Assert.Equal("sh", await CommandNameAsync(server.Pid));
         await server.ResolveServerPidAsync(Token);
 
-        Assert.Equal("sleep", await CommandNameAsync(server.Pid));
+        // `$!` is written when the child is forked, a moment before it becomes `sleep`.
+        Assert.Equal("sleep", await CommandNameEventuallyAsync(server.Pid, "sleep"));
     }
 
     [Fact]
@@ -67,4 +68,16 @@ public sealed class ServerProcessTests
 
     private static async Task<string> CommandNameAsync(int pid)
         => (await File.ReadAllTextAsync($"/proc/{pid}/comm", Token)).Trim();
+
+    private static async Task<string> CommandNameEventuallyAsync(int pid, string expected)
+    {
+        var name = await CommandNameAsync(pid);
+        for (var i = 0; i < 500 && name != expected; i++)
+        {
+            await Task.Delay(10, Token);
+            name = await CommandNameAsync(pid);
+        }
+
+        return name;
+    }
 }
