@@ -173,6 +173,7 @@ public static class SwitchboardServiceCollectionExtensions
         otel.WithMetrics(metrics =>
         {
             metrics.AddMeter(SwitchboardDiagnostics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
+            metrics.AddView(static instrument => MetricCardinality.LimitOf(instrument) is { } limit ? new MetricStreamConfiguration { CardinalityLimit = limit } : null);
             // No scrape cache: every scrape sees the counters as they are (scrapes are rare and cheap).
             metrics.AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
             if (!string.IsNullOrWhiteSpace(telemetry.OtlpEndpoint))

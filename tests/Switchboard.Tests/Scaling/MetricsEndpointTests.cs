@@ -61,6 +61,24 @@ public sealed partial class MetricsEndpointTests : IAsyncLifetime
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The framework's instruments run under smaller cardinality limits (<c>MetricCardinality</c>): they must still be
+    /// exported, with their attributes.
+    /// </summary>
+    [Fact]
+    public async Task Metrics_KeepTheFrameworksRequestAndConnectionInstruments_UnderTheirSmallerLimits()
+    {
+        await CallAsync(Echo, new JsonObject { ["text"] = "a" });
+        using (await _http.GetAsync(new Uri("/healthz", UriKind.Relative), TestContext.Current.CancellationToken))
+        {
+        }
+
+        var text = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Matches(@"(?m)^http_server_request_duration_seconds_count\{[^}]*http_route=""/healthz""[^}]*\} [1-9]", text);
+        Assert.Matches(@"(?m)^kestrel_active_connections\{[^}]*\} [0-9]", text);
+    }
+
     private static double Sample(string exposition, string metric, string tool, string outcome)
     {
         foreach (Match match in SampleLine().Matches(exposition))
