@@ -35,5 +35,8 @@ ENV Switchboard__Urls=http://0.0.0.0:8080 \
 USER $APP_UID
 VOLUME /data
 EXPOSE 8080
+# `switchboard health` asks /readyz on the configured address (no shell or curl in the image; the AOT binary starts in
+# milliseconds). podman keeps this only in the docker image format (build-image.sh builds with --format docker).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/app/switchboard", "health"]
 ENTRYPOINT ["/app/switchboard"]
 CMD ["serve"]

@@ -40,6 +40,9 @@ done
 # shellcheck source=scripts/container-engine.sh
 source "$ROOT/scripts/container-engine.sh"
 container_engine_prepare "$WORK"
+# podman's default (OCI) image format has no HEALTHCHECK; the docker format keeps it. Docker builds only that format.
+FORMAT=()
+[[ "$ENGINE" == "podman" ]] && FORMAT=(--format docker)
 
 # 1. The Native AOT binary (built inside the image build with --dockerfile).
 if [[ -z "$BIN" ]] && (( ! DOCKERFILE )); then
@@ -144,12 +147,12 @@ if (( DOCKERFILE )); then
   rm -rf "$SDK_CONTEXT"
 
   echo "build-image: building $TAG from the root Dockerfile with $ENGINE (Native AOT inside the build: several minutes)"
-  "$ENGINE" build --network host -f "$ROOT/Dockerfile" -t "$TAG" \
+  "$ENGINE" build "${FORMAT[@]}" --network host -f "$ROOT/Dockerfile" -t "$TAG" \
     --build-arg SDK_IMAGE="$standin/sdk:10.0-debian12" --build-arg RUNTIME_IMAGE="$standin/runtime-deps:debian12" \
     "$ROOT" > "$WORK/dockerfile-build.log" 2>&1 || { tail -30 "$WORK/dockerfile-build.log"; exit 1; }
 else
   echo "build-image: building $TAG with $ENGINE"
-  "$ENGINE" build --quiet -f "$ROOT/eng/container/Containerfile" -t "$TAG" "$CONTEXT" >/dev/null
+  "$ENGINE" build "${FORMAT[@]}" --quiet -f "$ROOT/eng/container/Containerfile" -t "$TAG" "$CONTEXT" >/dev/null
 fi
 size="$("$ENGINE" image inspect --format '{{.Size}}' "$TAG")"
 echo "build-image: $TAG built, $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }') (base packages in ${WORK#"$ROOT"/}/packages.txt)"

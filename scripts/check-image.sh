@@ -3,7 +3,8 @@
 #   scripts/check-image.sh [--tag switchboard:local] [--starts 5]
 # Checks: the image runs as user 1654 with no shell in it; a token issued with the image into a new volume is accepted
 # by the server in another container; tools answer over the published port through REST and MCP (Streamable HTTP), with
-# time zones (tzdata), PII masking and the audit log working, and 401 without a token; SIGTERM (`stop`) ends the server
+# time zones (tzdata), PII masking and the audit log working, and 401 without a token; `switchboard health` and the
+# image's HEALTHCHECK pass in the running container; SIGTERM (`stop`) ends the server
 # with exit code 0 and "Switchboard stopped."; after a restart the same token still works and the audit log continues.
 # Measures: the image size, `run` → first successful authenticated tools/call (median of --starts starts on the
 # existing volume, after one unmeasured start), and the server's RSS after 200 calls and 2 s of quiet.
@@ -26,16 +27,25 @@ source "$ROOT/scripts/container-engine.sh"
 container_engine_prepare "$ROOT/artifacts/image"
 
 NAME="switchboard-check-$$"
+# What the engine prints on standard error while things go well (podman without systemd: "unable to get systemd
+# connection" for the HEALTHCHECK's timer, at every start and stop) goes here, and is shown only with a failure.
+ENGINE_LOG="$(mktemp)"
 VOLUME="switchboard-check-$$"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 URL="http://127.0.0.1:$PORT"
 cleanup() {
   "$ENGINE" rm -f "$NAME" >/dev/null 2>&1 || true
   "$ENGINE" volume rm -f "$VOLUME" >/dev/null 2>&1 || true
+  rm -f "$ENGINE_LOG"
 }
 trap cleanup EXIT
 
-fail() { echo "check-image: FAILED: $*" >&2; "$ENGINE" logs "$NAME" 2>&1 | tail -20 >&2 || true; exit 1; }
+fail() {
+  echo "check-image: FAILED: $*" >&2
+  "$ENGINE" logs "$NAME" 2>&1 | tail -20 >&2 || true
+  tail -5 "$ENGINE_LOG" >&2 || true
+  exit 1
+}
 ok() { echo "check-image: ok: $*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
@@ -46,7 +56,8 @@ call() { # tool json [token] → prints the HTTP status, then the body
 }
 
 start_server() {
-  "$ENGINE" run -d --name "$NAME" -p "127.0.0.1:$PORT:8080" -v "$VOLUME:/data" "$TAG" >/dev/null
+  "$ENGINE" run -d --name "$NAME" -p "127.0.0.1:$PORT:8080" -v "$VOLUME:/data" "$TAG" >/dev/null 2>>"$ENGINE_LOG" \
+    || fail "the engine could not start the container"
 }
 
 # Starts the server; sets FIRST_MS (from `run` to the first successful tools/call) and ENGINE_MS (to `run -d`
@@ -73,7 +84,7 @@ audit_sequence() { # the audit sequence number in a tool answer, or nothing
 }
 
 stop_server() { # stops with SIGTERM (the engine's default), checks the clean exit, removes the container
-  "$ENGINE" stop -t 20 "$NAME" >/dev/null
+  "$ENGINE" stop -t 20 "$NAME" >/dev/null 2>>"$ENGINE_LOG" || fail "the engine could not stop the container"
   local code
   code="$("$ENGINE" inspect -f '{{.State.ExitCode}}' "$NAME")"
   [[ "$code" == "0" ]] || fail "the server exited with code $code after SIGTERM"
@@ -84,7 +95,7 @@ stop_server() { # stops with SIGTERM (the engine's default), checks the clean ex
     sleep 0.1
   done
   (( seen )) || fail "no 'Switchboard stopped.' after SIGTERM"
-  "$ENGINE" rm "$NAME" >/dev/null
+  "$ENGINE" rm "$NAME" >/dev/null 2>>"$ENGINE_LOG" || fail "the engine could not remove the container"
 }
 
 # 1. The image itself.
@@ -104,6 +115,16 @@ TOKEN="$({ grep -oE '^eyJ[A-Za-z0-9_.-]+$' <<<"$issued" || true; } | head -1)"
 [[ -n "$TOKEN" ]] || fail "token issue printed no token: $issued"
 start_until_first_call
 ok "token issued in one container and accepted by the server in another; first call $FIRST_MS ms after run (new volume, the token issued into it first; run -d returned after $ENGINE_MS ms)"
+
+# The image's health check: `switchboard health` in the running container, and the image's HEALTHCHECK itself.
+health="$("$ENGINE" exec "$NAME" /app/switchboard health 2>&1)" || fail "switchboard health in the container answered: $health"
+if [[ "$ENGINE" == "podman" ]]; then
+  # Without systemd podman does not schedule the check itself (it says so in ENGINE_LOG); run it once by hand.
+  "$ENGINE" healthcheck run "$NAME" >/dev/null 2>>"$ENGINE_LOG" || fail "the image's HEALTHCHECK did not pass (podman healthcheck run)"
+else
+  [[ "$("$ENGINE" image inspect -f '{{json .Config.Healthcheck}}' "$TAG")" == *'health'* ]] || fail "the image has no HEALTHCHECK"
+fi
+ok "health check: switchboard health in the container exits 0 ($health)"
 
 pid="$("$ENGINE" inspect -f '{{.State.Pid}}' "$NAME")"
 [[ -r "/proc/$pid/status" ]] || fail "the server's process $pid is not visible here (a remote or virtualised engine?)"

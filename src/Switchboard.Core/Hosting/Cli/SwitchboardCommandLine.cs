@@ -23,6 +23,7 @@ public static class SwitchboardCommandLine
         }
 
         root.Subcommands.Add(StdioCommand.Create(configure));
+        root.Subcommands.Add(HealthCommand.Create());
         return root;
     }
 
