@@ -40,9 +40,16 @@ internal sealed partial class StdioSession(
             // From then on the SDK transport drops whatever is sent, yet the session would still wait for its running
             // handlers (a slow tool, a subscriptions/listen stream that only ends when cancelled). A stdio client that
             // closes our input waits for us to exit, so cancel them: their answers could not be delivered anyway.
-            if (await Task.WhenAny(run, transport.MessageReader.Completion) != run)
+            // When nothing is running, the session ends as soon as the reader does, and both can be complete by the
+            // time WhenAny looks (it then picks the session): the reader, not the winner, says the client closed input.
+            var first = await Task.WhenAny(run, transport.MessageReader.Completion);
+            if (transport.MessageReader.Completion.IsCompleted && !stoppingToken.IsCancellationRequested)
             {
                 Log.InputClosed(logger);
+            }
+
+            if (first != run)
+            {
                 await sessionEnd.CancelAsync();
             }
 
