@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 
 namespace Switchboard.Hosting;
@@ -15,8 +16,7 @@ public static class ListenAddressPolicy
         var result = new List<string>();
         foreach (var raw in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var normalized = raw.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal);
-            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            if (!TryParseAddress(raw, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
                 || (uri.AbsolutePath != "/" && uri.AbsolutePath.Length > 0))
             {
                 throw new SwitchboardStartupException($"'{raw}' is not a listen address; use the form http://127.0.0.1:8080.");
@@ -40,6 +40,17 @@ public static class ListenAddressPolicy
 
         return result;
     }
+
+    /// <summary>A listen address as a URI, Kestrel's "any address" hosts <c>+</c> and <c>*</c> read as <c>0.0.0.0</c>.</summary>
+    internal static bool TryParseAddress(string address, [NotNullWhen(true)] out Uri? uri)
+        => Uri.TryCreate(
+            address.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal),
+            UriKind.Absolute,
+            out uri);
+
+    /// <summary>Whether a listen address's host means every address of the machine (which no client can use as a name).</summary>
+    internal static bool IsWildcard(string host)
+        => host is "0.0.0.0" or "[::]" or "::" or "+" or "*";
 
     internal static bool IsLoopback(string host)
     {

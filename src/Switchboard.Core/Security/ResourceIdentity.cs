@@ -92,14 +92,14 @@ public sealed class ResourceIdentity
     /// </summary>
     public static string Normalize(string uri)
     {
-        if (!Uri.TryCreate(uri.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var parsed))
+        if (!ListenAddressPolicy.TryParseAddress(uri, out var parsed))
         {
             throw new SwitchboardStartupException($"'{uri}' is not an absolute URI.");
         }
 
         // A wildcard bind (a container's 0.0.0.0) names no address a client can use; the clients on the host reach it
-        // as localhost, so that is the identity, as for "+" and "*" above.
-        var host = parsed.Host.ToLowerInvariant() is "0.0.0.0" or "[::]" ? "localhost" : parsed.Host.ToLowerInvariant();
+        // as localhost, so that is the identity.
+        var host = ListenAddressPolicy.IsWildcard(parsed.Host) ? "localhost" : parsed.Host.ToLowerInvariant();
         var authority = parsed.IsDefaultPort ? host : $"{host}:{parsed.Port}";
         var path = parsed.AbsolutePath.TrimEnd('/');
         return $"{parsed.Scheme.ToLowerInvariant()}://{authority}{path}";

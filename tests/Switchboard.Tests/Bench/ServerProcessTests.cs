@@ -16,25 +16,9 @@ public sealed class ServerProcessTests
     public async Task PidOf_NamesTheServerProcess_InsteadOfTheProcessTheSuiteStarted()
     {
         using var root = new TemporaryDirectory();
-        var suite = new SuiteConfig
-        {
-            Targets =
-            {
-                // A stand-in for `podman run`: the started shell is not the "server"; the sleep it starts is.
-                ["wrapped"] = new TargetConfig
-                {
-                    Command = "/bin/sh",
-                    Args = ["-c", "sleep 60 & echo $! > server.pid; trap 'kill $!' TERM; wait"],
-                    PidOf = new PrepareStep
-                    {
-                        Command = "/bin/sh",
-                        Args = ["-c", "while [ ! -s {data}/server.pid ]; do sleep 0.01; done; cat {data}/server.pid"],
-                    },
-                },
-            },
-        };
-        var placeholders = new Placeholders(root.Path, root.Path, "text");
-        await using var server = await ServerProcess.StartAsync("wrapped", suite, placeholders, Path.Combine(root.Path, "logs"), null, Token);
+        await using var server = await StartWrappedAsync(
+            root,
+            "while [ ! -s {data}/server.pid ]; do sleep 0.01; done; cat {data}/server.pid");
 
         Assert.Equal("sh", await CommandNameAsync(server.Pid));
         await server.ResolveServerPidAsync(Token);
@@ -47,6 +31,18 @@ public sealed class ServerProcessTests
     public async Task PidOf_ThatPrintsNoProcessId_IsAnError_NotAWrongProcess()
     {
         using var root = new TemporaryDirectory();
+        await using var server = await StartWrappedAsync(root, "echo 'no such container'");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.ResolveServerPidAsync(Token));
+        Assert.Contains("no such container", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A stand-in for <c>podman run</c>: the started shell is not the "server"; the <c>sleep</c> it starts is, and writes
+    /// its process id to <c>server.pid</c> in the data folder. <paramref name="pidOf"/> is the target's pidOf script.
+    /// </summary>
+    private static Task<ServerProcess> StartWrappedAsync(TemporaryDirectory root, string pidOf)
+    {
         var suite = new SuiteConfig
         {
             Targets =
@@ -54,16 +50,12 @@ public sealed class ServerProcessTests
                 ["wrapped"] = new TargetConfig
                 {
                     Command = "/bin/sh",
-                    Args = ["-c", "sleep 60 & trap 'kill $!' TERM; wait"],
-                    PidOf = new PrepareStep { Command = "/bin/sh", Args = ["-c", "echo 'no such container'"] },
+                    Args = ["-c", "sleep 60 & echo $! > server.pid; trap 'kill $!' TERM; wait"],
+                    PidOf = new PrepareStep { Command = "/bin/sh", Args = ["-c", pidOf] },
                 },
             },
         };
-        var placeholders = new Placeholders(root.Path, root.Path, "text");
-        await using var server = await ServerProcess.StartAsync("wrapped", suite, placeholders, Path.Combine(root.Path, "logs"), null, Token);
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.ResolveServerPidAsync(Token));
-        Assert.Contains("no such container", error.Message, StringComparison.Ordinal);
+        return ServerProcess.StartAsync("wrapped", suite, new Placeholders(root.Path, root.Path, "text"), Path.Combine(root.Path, "logs"), null, Token);
     }
 
     private static async Task<string> CommandNameAsync(int pid)

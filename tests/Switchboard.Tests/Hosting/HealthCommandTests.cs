@@ -28,7 +28,7 @@ public sealed class HealthCommandTests
         using var data = new TemporaryDirectory();
         var environment = new Dictionary<string, string?>
         {
-            ["Switchboard__Urls"] = $"http://0.0.0.0:{FreePort()}",
+            ["Switchboard__Urls"] = $"http://0.0.0.0:{LoopbackPort.Free()}",
             ["Switchboard__DataDirectory"] = data.Path,
         };
         await using var server = SwitchboardProcess.Start(["serve"], environment);
@@ -43,7 +43,7 @@ public sealed class HealthCommandTests
     [Fact]
     public async Task Health_WithNothingListening_ExitsOne_NamingTheAddress()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
 
         await using var health = SwitchboardProcess.Start(["health", "--url", $"http://127.0.0.1:{port}"]);
 
@@ -78,6 +78,16 @@ public sealed class HealthCommandTests
         await answer;
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:8080", "http://127.0.0.1:8080/readyz")]
+    [InlineData("http://0.0.0.0:8080", "http://127.0.0.1:8080/readyz")]
+    [InlineData("http://+:8080", "http://127.0.0.1:8080/readyz")]
+    [InlineData("http://*:9090", "http://127.0.0.1:9090/readyz")]
+    [InlineData("http://[::]:8080", "http://[::1]:8080/readyz")]
+    [InlineData("https://mcp.example.com/", "https://mcp.example.com/readyz")]
+    public void ReadinessUri_AsksReadyz_AWildcardHostOnLoopback(string address, string expected)
+        => Assert.Equal(expected, Switchboard.Hosting.Cli.HealthCommand.ReadinessUri(address, null).ToString());
+
     [Fact]
     public async Task Health_OfAnAddressWithPortZero_IsAUsageError()
     {
@@ -85,12 +95,5 @@ public sealed class HealthCommandTests
 
         Assert.Equal(2, await health.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("port 0", health.StandardError, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

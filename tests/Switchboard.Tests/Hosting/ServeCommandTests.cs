@@ -74,12 +74,7 @@ public sealed class ServeCommandTests
     public async Task Serve_AsTheImageRunsIt_AcceptsATokenIssuedBeforeTheFirstStart_AndNamesLocalhost()
     {
         using var data = new TemporaryDirectory();
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = LoopbackPort.Free();
 
         var environment = new Dictionary<string, string?>
         {

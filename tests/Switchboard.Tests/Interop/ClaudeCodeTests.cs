@@ -67,7 +67,7 @@ public sealed partial class ClaudeCodeTests(SwitchboardServeFixture server) : IC
     {
         NodeTooling.Require(ClaudePackage);
         using var sandbox = new ClaudeSandbox();
-        var deadUrl = $"http://127.0.0.1:{FreePort()}/mcp";
+        var deadUrl = $"http://127.0.0.1:{LoopbackPort.Free()}/mcp";
 
         var add = await sandbox.RunAsync("mcp", "add", "--transport", "http", "nothing-there", deadUrl);
         InteropOutput.AssertSucceeded(add, "claude mcp add");
@@ -88,15 +88,6 @@ public sealed partial class ClaudeCodeTests(SwitchboardServeFixture server) : IC
         return line[prefix.Length..];
     }
 
-    /// <summary>A loopback port nothing listens on (bound, then released).</summary>
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     [GeneratedRegex(@"(?m)^\s*Status:\s*✔ Connected\s*$")]
     private static partial Regex GetConnected();

@@ -27,7 +27,7 @@ internal static class HealthCommand
             {
                 target = ReadinessUri(parseResult.GetValue(url), parseResult.GetValue(config));
             }
-            catch (Exception ex) when (ex is SwitchboardStartupException or UriFormatException or FormatException or InvalidDataException)
+            catch (Exception ex) when (ex is SwitchboardStartupException or FormatException or InvalidDataException)
             {
                 await Console.Error.WriteLineAsync("switchboard health: " + ex.Message);
                 return SwitchboardCommandLine.UsageError;
@@ -50,18 +50,24 @@ internal static class HealthCommand
                 ?? throw new SwitchboardStartupException("Switchboard:Urls names no address.");
         }
 
-        // A wildcard bind listens on every address; the loopback one is always there (also inside a container).
-        var loopback = baseUrl.Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://[::]", "://[::1]", StringComparison.Ordinal);
-        var parsed = new Uri(loopback, UriKind.Absolute);
+        if (!ListenAddressPolicy.TryParseAddress(baseUrl, out var parsed))
+        {
+            throw new SwitchboardStartupException($"'{baseUrl}' is not an address; use the form http://127.0.0.1:8080.");
+        }
+
         if (parsed.Port == 0)
         {
             throw new SwitchboardStartupException($"'{baseUrl}' has port 0 (a free port picked at start); give the server's address with --url.");
         }
 
-        return new Uri(parsed, "/readyz");
+        var readiness = new UriBuilder(parsed) { Path = "/readyz", Query = string.Empty, Fragment = string.Empty };
+        if (ListenAddressPolicy.IsWildcard(parsed.Host))
+        {
+            // A wildcard bind listens on every address; the loopback one is always there (also inside a container).
+            readiness.Host = parsed.HostNameType == UriHostNameType.IPv6 ? "[::1]" : "127.0.0.1";
+        }
+
+        return readiness.Uri;
     }
 
     private static async Task<int> ProbeAsync(Uri readiness, TimeSpan timeout, CancellationToken cancellationToken)

@@ -94,7 +94,7 @@ internal sealed class EndpointAllowlist(IServer server, IOptions<SwitchboardOpti
         var origins = new HashSet<string>(StringComparer.Ordinal);
         foreach (var address in addresses)
         {
-            if (!Uri.TryCreate(address.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+            if (!ListenAddressPolicy.TryParseAddress(address, out var uri))
             {
                 continue;
             }
@@ -102,7 +102,7 @@ internal sealed class EndpointAllowlist(IServer server, IOptions<SwitchboardOpti
             // A wildcard address listens on loopback too, so the loopback names are its own (that is how a container's
             // published port is reached from its host); any other name it is reached by must be configured
             // (Http:AllowedHosts), since the machine's public names cannot be derived from 0.0.0.0.
-            var names = IsLoopback(uri.Host) || IsWildcard(uri.Host) ? s_loopbackNames : [NormalizeHost(uri.Host)];
+            var names = ListenAddressPolicy.IsLoopback(uri.Host) || ListenAddressPolicy.IsWildcard(uri.Host) ? s_loopbackNames : [NormalizeHost(uri.Host)];
             foreach (var name in names)
             {
                 hosts.Add(name);
@@ -139,19 +139,6 @@ internal sealed class EndpointAllowlist(IServer server, IOptions<SwitchboardOpti
 
         return new Snapshot(hosts, origins, anyHost, anyOrigin);
     }
-
-    internal static bool IsLoopback(string host)
-    {
-        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        return IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip);
-    }
-
-    private static bool IsWildcard(string host)
-        => host is "0.0.0.0" or "[::]" or "::" or "+" or "*";
 
     internal sealed record Snapshot(HashSet<string> Hosts, HashSet<string> Origins, bool AnyHost, bool AnyOrigin);
 }

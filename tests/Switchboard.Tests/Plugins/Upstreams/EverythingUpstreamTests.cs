@@ -72,12 +72,7 @@ public sealed class EverythingUpstreamFixture : IAsyncLifetime
     /// <summary>server-everything in Streamable HTTP mode on a free loopback port; returns once it listens.</summary>
     internal static async Task<(Process Process, Uri Endpoint)> StartHttpEverythingAsync()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = LoopbackPort.Free();
 
         var startInfo = new ProcessStartInfo(NodeTooling.NodePath)
         {

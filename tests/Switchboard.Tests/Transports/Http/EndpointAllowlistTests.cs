@@ -64,7 +64,7 @@ public class EndpointAllowlistTests
     [InlineData("[::1]", true)]
     [InlineData("10.0.0.1", false)]
     [InlineData("example.com", false)]
-    public void IsLoopback(string host, bool expected) => Assert.Equal(expected, EndpointAllowlist.IsLoopback(host));
+    public void IsLoopback(string host, bool expected) => Assert.Equal(expected, Switchboard.Hosting.ListenAddressPolicy.IsLoopback(host));
 
     [Fact]
     public void HostString_WithPort_MatchesOnHostOnly()

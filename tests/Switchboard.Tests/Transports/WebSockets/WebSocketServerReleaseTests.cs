@@ -54,6 +54,13 @@ public sealed class WebSocketServerReleaseTests
         Assert.Equal(text, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
     }
 
+    /// <summary>Sends a 2025-11-25 echo (no <c>_meta</c>: only an initialized session serves it) and asserts its answer.</summary>
+    private static async Task LegacyEchoAsync(McpWebSocket socket, object id, string text)
+    {
+        await socket.SendAsync(McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = text }), Token);
+        Assert.Equal(text, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+    }
+
     private static string Text(JsonObject response) => response["result"]!["content"]![0]!["text"]!.GetValue<string>();
 
     [Fact]
@@ -205,8 +212,7 @@ public sealed class WebSocketServerReleaseTests
 
         // notifications/initialized, then a call: the server lingers after the handshake, so one server serves all three.
         await socket.SendAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/initialized" }, Token);
-        await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "first" }), Token);
-        Assert.Equal("first", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await LegacyEchoAsync(socket, 2, "first");
         Assert.Equal(1, handler.ServersStarted);
         Assert.Equal(1, sessions.Count.Sessions);
         Assert.Equal(1, sessions.ConnectionSessions);
@@ -219,8 +225,7 @@ public sealed class WebSocketServerReleaseTests
         var sessions = server.GetRequiredService<McpSessionRegistry>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
         await socket.InitializeAsync(Token);
-        await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "first session" }), Token);
-        Assert.Equal("first session", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await LegacyEchoAsync(socket, 2, "first session");
         await WaitUntilAsync(() => sessions.Count.Sessions == 0);
 
         // A second handshake on a session whose server was let go starts a session like the first.
@@ -238,8 +243,7 @@ public sealed class WebSocketServerReleaseTests
         var sessions = server.GetRequiredService<McpSessionRegistry>();
         await using var socket = await McpWebSocket.ConnectAsync(server.BaseUri, Token);
         await socket.InitializeAsync(Token);
-        await socket.SendAsync(McpWebSocket.Call(2, "text_echo", new JsonObject { ["text"] = "before" }), Token);
-        Assert.Equal("before", Text((await socket.ReceiveResponseAsync(2, Token)).Response));
+        await LegacyEchoAsync(socket, 2, "before");
 
         // No server runs for the session any more (none could tell it): the connection must.
         await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.ConnectionSessions == 1);
@@ -250,8 +254,7 @@ public sealed class WebSocketServerReleaseTests
         Assert.Null(pushed!["id"]);
 
         // The session goes on, and once its connection closes nothing is tracked for it any more.
-        await socket.SendAsync(McpWebSocket.Call(3, "text_echo", new JsonObject { ["text"] = "after" }), Token);
-        Assert.Equal("after", Text((await socket.ReceiveResponseAsync(3, Token)).Response));
+        await LegacyEchoAsync(socket, 3, "after");
         await socket.CloseAsync(Token);
         await WaitUntilAsync(() => sessions.Count.Sessions == 0 && sessions.ConnectionSessions == 0);
     }
@@ -270,8 +273,7 @@ public sealed class WebSocketServerReleaseTests
 
         for (var id = 2; id <= 4; id++)
         {
-            await socket.SendAsync(McpWebSocket.Call(id, "text_echo", new JsonObject { ["text"] = "legacy " + id }), Token);
-            Assert.Equal("legacy " + id, Text((await socket.ReceiveResponseAsync(id, Token)).Response));
+            await LegacyEchoAsync(socket, id, "legacy " + id);
         }
 
         // A new server would not know the level: every request after it went to the server that has it.
