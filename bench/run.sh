@@ -52,15 +52,9 @@ echo "bench: load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. Prerequisites.
 "$ROOT/scripts/install-test-prereqs.sh"
-if ! command -v clang-14 >/dev/null 2>&1 || [[ ! -e /usr/include/zlib.h ]]; then
-  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench: installing clang-14 and zlib1g-dev for Native AOT"
-    apt-get update -qq && apt-get install -y -qq clang-14 zlib1g-dev >/dev/null
-  else
-    echo "bench: Native AOT needs clang-14 and zlib1g-dev (apt-get install clang-14 zlib1g-dev)" >&2
-    exit 1
-  fi
-fi
+# shellcheck source=scripts/aot-toolchain.sh
+source "$ROOT/scripts/aot-toolchain.sh"
+aot_toolchain_ensure bench
 
 # 2. Build everything in Release, each publish in its own artifacts folder (no clash with builds in src/*/obj).
 publish() { # name project extra-args...

@@ -46,11 +46,9 @@ FORMAT=()
 
 # 1. The Native AOT binary (built inside the image build with --dockerfile).
 if [[ -z "$BIN" ]] && (( ! DOCKERFILE )); then
-  if ! command -v clang-14 >/dev/null 2>&1 || [[ ! -e /usr/include/zlib.h ]]; then
-    [[ "$(id -u)" == "0" ]] || { echo "build-image: Native AOT needs clang-14 and zlib1g-dev (apt-get install clang-14 zlib1g-dev)" >&2; exit 1; }
-    echo "build-image: installing clang-14 and zlib1g-dev for Native AOT"
-    apt-get update -qq && apt-get install -y -qq clang-14 zlib1g-dev >/dev/null
-  fi
+  # shellcheck source=scripts/aot-toolchain.sh
+  source "$ROOT/scripts/aot-toolchain.sh"
+  aot_toolchain_ensure build-image
   BIN="$WORK/publish"
   echo "build-image: publishing the Native AOT binary (a few minutes)"
   rm -rf "$BIN"
