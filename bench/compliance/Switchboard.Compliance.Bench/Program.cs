@@ -16,6 +16,7 @@ namespace Switchboard.Compliance.Bench;
 /// <c>eval [perType] [seed]</c>: generate the labelled corpus and print precision, recall and F2 per entity type.
 /// <c>scan</c>: masking throughput and added latency on 1 KB and 100 KB payloads.
 /// <c>audit</c>: audit append rate with group commit, by number of concurrent writers.
+/// <c>audit-fill N DIR</c>: a valid audit log of N records to start a server on (<see cref="AuditLogFiller"/>).
 /// Timings are medians of repeated runs; the machine is printed with them.
 /// </summary>
 internal static class Program
@@ -35,8 +36,11 @@ internal static class Program
             case "audit":
                 await AuditAsync();
                 return 0;
+            case "audit-fill" when args.Length == 3:
+                AuditLogFiller.Fill(long.Parse(args[1], CultureInfo.InvariantCulture), args[2]);
+                return 0;
             default:
-                Console.WriteLine("usage: Switchboard.Compliance.Bench eval [perType] [seed] | scan | audit");
+                Console.WriteLine("usage: Switchboard.Compliance.Bench eval [perType] [seed] | scan | audit | audit-fill N DIR");
                 return command == "help" ? 0 : 2;
         }
     }

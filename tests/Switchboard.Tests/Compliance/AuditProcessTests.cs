@@ -23,7 +23,7 @@ public sealed class AuditProcessTests
         return SwitchboardProcess.Start(["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--no-auth", "--config", config]);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
     {
         await using var process = SwitchboardProcess.Start(arguments);
         var exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));

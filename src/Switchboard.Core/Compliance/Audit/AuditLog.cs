@@ -36,15 +36,20 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly ILogger<AuditLog> _logger;
     private readonly BlockingCollection<WorkItem> _queue = new(new ConcurrentQueue<WorkItem>());
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _stateLock = new();
-    private readonly List<byte[]> _leaves = [];
-    private readonly MerkleAccumulator _accumulator = new();
     private readonly HashSet<string> _exportedKids = new(StringComparer.Ordinal);
+
+    // Owned by the writer thread (and by StartAsync before it runs): the tree's frontier, the calls whose intent has no
+    // outcome record since the last start record, and whether a failed batch left them to be read again from the store.
+    private readonly HashSet<long> _openIntents = [];
+    private readonly List<AuditTile> _completedTiles = [];
+    private AuditTreeFrontier _tree = AuditTreeFrontier.Empty();
+    private bool _derivedStateStale;
     private SqliteConnection? _connection;
     private Thread? _writer;
     private int _disposed;
     private byte[] _chainHead = new byte[32];
     private long _nextSequence;
+    private long _size;
     private StoredCheckpoint? _latestCheckpoint;
 
     public AuditLog(IOptions<ComplianceOptions> options, IOptions<SwitchboardOptions> switchboard, SigningKeyRing ring, TimeProvider timeProvider, ILogger<AuditLog> logger)
@@ -69,42 +74,43 @@ public sealed partial class AuditLog : IAsyncDisposable
     public string ExportDirectory { get; }
 
     /// <summary>Records durably written so far.</summary>
-    public long Size
-    {
-        get
-        {
-            lock (_stateLock)
-            {
-                return _leaves.Count;
-            }
-        }
-    }
+    public long Size => Volatile.Read(ref _size);
+
+    /// <summary>The saved set of open intents is rewritten at least once per this many records (and at every start and stop).</summary>
+    internal const int OpenIntentsSaveInterval = 1 << 16;
 
     /// <summary>
     /// Opens the database, closes the previous run (an <c>call.incomplete</c> record for every intent whose outcome was
-    /// never written, then a <c>start</c> record), and starts the writer.
+    /// never written, then a <c>start</c> record), and starts the writer. Its cost does not grow with the log: the tree's
+    /// frontier is a few hundred stored hashes, and the open intents are saved at every start, every stop and every
+    /// <see cref="OpenIntentsSaveInterval"/> records, so only the records after the last save are read.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _connection = await Store.OpenAsync(create: true, _options.WriteTimeout, cancellationToken);
-        var (leaves, chain, last) = await AuditStore.LoadHashesAsync(_connection, cancellationToken);
-        _leaves.AddRange(leaves);
-        foreach (var leaf in leaves)
+        long previousSize;
+        List<long> incomplete;
+        await using (var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken))
         {
-            _accumulator.Append(leaf);
-        }
+            var (last, chain) = AuditStore.ReadLast(_connection, transaction);
+            previousSize = (last ?? -1) + 1;
+            var built = AuditTreeFrontier.Backfill(_connection, transaction, previousSize);
+            LoadDerivedState(transaction, previousSize);
+            await transaction.CommitAsync(cancellationToken);
+            if (built > 0)
+            {
+                Log.TreeBuilt(_logger, built, previousSize);
+            }
 
-        _chainHead = chain ?? new byte[32];
-        _nextSequence = (last ?? -1) + 1;
-        if (last is { } lastSequence && lastSequence != leaves.Count - 1)
-        {
-            Log.SequenceGap(_logger, leaves.Count, lastSequence);
+            _chainHead = chain ?? new byte[32];
+            _nextSequence = previousSize;
+            _size = previousSize;
+            incomplete = [.. _openIntents.Order()];
         }
 
         var checkpoints = await AuditStore.ReadCheckpointsAsync(_connection, cancellationToken);
         _latestCheckpoint = checkpoints.Count > 0 ? checkpoints[^1] : null;
         LoadExportedKids();
-        var incomplete = await FindIncompleteIntentsAsync(_connection, cancellationToken);
 
         _writer = new Thread(RunWriter) { IsBackground = true, Name = "audit-writer" };
         _writer.Start();
@@ -114,8 +120,8 @@ public sealed partial class AuditLog : IAsyncDisposable
             await AppendAsync(new JsonObject { ["kind"] = "call.incomplete", ["time"] = now, ["intent"] = intent, ["reason"] = "the server stopped before the outcome of this call was recorded" }, cancellationToken);
         }
 
-        await AppendAsync(new JsonObject { ["kind"] = "start", ["time"] = now, ["previousSize"] = leaves.Count, ["incomplete"] = incomplete.Count }, cancellationToken);
-        Log.Opened(_logger, Store.FilePath, leaves.Count, incomplete.Count);
+        await AppendAsync(new JsonObject { ["kind"] = "start", ["time"] = now, ["previousSize"] = previousSize, ["incomplete"] = incomplete.Count }, cancellationToken);
+        Log.Opened(_logger, Store.FilePath, previousSize, incomplete.Count);
     }
 
     /// <summary>Appends a record (sequence number added here) and returns its sequence number once it is on disk.</summary>
@@ -171,13 +177,10 @@ public sealed partial class AuditLog : IAsyncDisposable
             }
         }
 
-        List<byte[]> path;
-        lock (_stateLock)
-        {
-            path = MerkleTree.InclusionProof(_leaves, sequence, checkpoint.TreeSize);
-        }
-
+        // The path is read from the store (at most 128 hashes per subtree on it), on a connection of its own: the writer is
+        // never held up, whatever the size of the log.
         await using var connection = await Store.OpenAsync(create: false, _options.WriteTimeout, cancellationToken);
+        var path = MerkleTree.InclusionProof((start, height) => AuditTreeFrontier.ReadPerfectSubtree(connection, start, height), sequence, checkpoint.TreeSize);
         var record = await AuditStore.ReadRecordAsync(connection, sequence, cancellationToken);
         return record is null ? null : new AuditProof(record, checkpoint.TreeSize, checkpoint.RootHash, path, checkpoint);
     }
@@ -250,6 +253,8 @@ public sealed partial class AuditLog : IAsyncDisposable
                 Commit(batch);
                 batch.Clear();
             }
+
+            SaveOpenIntentsAtStop();
         }
         finally
         {
@@ -271,12 +276,14 @@ public sealed partial class AuditLog : IAsyncDisposable
         var accepted = new List<AppendItem>(batch.Count);
         byte[] chain;
         long sequence;
+        var saveOpenIntents = false;
         try
         {
             transaction = _connection!.BeginTransaction();
             CatchUp(transaction);
             sequence = _nextSequence;
             chain = _chainHead;
+            _completedTiles.Clear();
             foreach (var item in batch)
             {
                 try
@@ -287,6 +294,10 @@ public sealed partial class AuditLog : IAsyncDisposable
                     chain = ChainHash(chain, leaf);
                     rows.Add(new StoredAuditRecord(sequence, Encoding.UTF8.GetString(bytes), leaf, chain));
                     accepted.Add(item);
+                    _tree.Append(leaf, _completedTiles);
+                    var kind = item.Record["kind"] is JsonValue kindValue && kindValue.TryGetValue<string>(out var text) ? text : null;
+                    TrackOpenIntent(sequence, kind, item.Record["intent"]);
+                    saveOpenIntents |= kind == "start" || sequence % OpenIntentsSaveInterval == 0;
                     sequence++;
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or FormatException)
@@ -296,12 +307,19 @@ public sealed partial class AuditLog : IAsyncDisposable
             }
 
             AuditStore.InsertRecords(_connection, transaction, rows);
+            AuditStore.InsertTiles(_connection, transaction, _completedTiles);
+            if (saveOpenIntents)
+            {
+                AuditStore.SaveOpenIntents(_connection, transaction, sequence, _openIntents);
+            }
+
             transaction.Commit();
         }
         catch (Exception ex)
         {
             // Whatever went wrong, the writer thread lives on: this batch is refused (the transaction rolls back) and the
-            // next one tries again.
+            // next one tries again, after reading the tree and the open intents back from what the store holds.
+            _derivedStateStale = true;
             Log.WriteFailed(_logger, batch.Count, ex.GetType().Name, ex.Message);
             foreach (var item in batch)
             {
@@ -315,17 +333,9 @@ public sealed partial class AuditLog : IAsyncDisposable
             transaction?.Dispose();
         }
 
-        lock (_stateLock)
-        {
-            foreach (var row in rows)
-            {
-                _leaves.Add(row.LeafHash);
-                _accumulator.Append(row.LeafHash);
-            }
-
-            _chainHead = chain;
-            _nextSequence = sequence;
-        }
+        _chainHead = chain;
+        _nextSequence = sequence;
+        Volatile.Write(ref _size, sequence);
 
         for (var i = 0; i < accepted.Count; i++)
         {
@@ -333,26 +343,104 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Adds records another process appended since this one last wrote (inside the caller's write transaction).</summary>
+    /// <summary>
+    /// Takes in records another process appended since this one last wrote (inside the caller's write transaction): their
+    /// chain head, their open intents, and the tree, whose tiles an older version sharing the folder may not have written.
+    /// </summary>
     private void CatchUp(SqliteTransaction transaction)
     {
-        using var command = _connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT seq, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
-        command.Parameters.AddWithValue("$from", _nextSequence);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        if (_derivedStateStale)
         {
-            var seq = reader.GetInt64(0);
-            var leaf = (byte[])reader[1];
-            var chain = (byte[])reader[2];
-            lock (_stateLock)
-            {
-                _leaves.Add(leaf);
-                _accumulator.Append(leaf);
-                _chainHead = chain;
-                _nextSequence = seq + 1;
-            }
+            LoadDerivedState(transaction, _nextSequence);
+        }
+
+        var caughtUp = false;
+        foreach (var row in AuditStore.StreamRecords(_connection!, transaction, _nextSequence))
+        {
+            TrackOpenIntent(row.Sequence, row.Record);
+            _chainHead = row.ChainHash;
+            _nextSequence = row.Sequence + 1;
+            caughtUp = true;
+        }
+
+        if (caughtUp)
+        {
+            AuditTreeFrontier.Backfill(_connection!, transaction, _nextSequence);
+            _tree = AuditTreeFrontier.Load(_connection!, transaction, _nextSequence);
+            Volatile.Write(ref _size, _nextSequence);
+        }
+    }
+
+    /// <summary>
+    /// Reads the writer's derived state back from the store: the tree's frontier and the open intents (the saved set, then
+    /// the records after it). At start, and after a batch that failed part-way.
+    /// </summary>
+    private void LoadDerivedState(SqliteTransaction transaction, long size)
+    {
+        _tree = AuditTreeFrontier.Load(_connection!, transaction, size);
+        _openIntents.Clear();
+        long from = 0;
+        if (AuditStore.ReadOpenIntents(_connection!, transaction) is { } saved && saved.ThroughSequence <= size)
+        {
+            _openIntents.UnionWith(saved.Open);
+            from = saved.ThroughSequence;
+        }
+
+        foreach (var row in AuditStore.StreamRecords(_connection!, transaction, from))
+        {
+            TrackOpenIntent(row.Sequence, row.Record);
+        }
+
+        _derivedStateStale = false;
+    }
+
+    private void TrackOpenIntent(long sequence, string recordText)
+    {
+        JsonObject? record;
+        try
+        {
+            record = JsonNode.Parse(recordText) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return;
+        }
+
+        var kind = record?["kind"] is JsonValue kindValue && kindValue.TryGetValue<string>(out var text) ? text : null;
+        TrackOpenIntent(sequence, kind, record?["intent"]);
+    }
+
+    /// <summary>A start record closes the previous run (its open intents were just marked incomplete); an outcome closes its intent.</summary>
+    private void TrackOpenIntent(long sequence, string? kind, JsonNode? intent)
+    {
+        if (kind == "start")
+        {
+            _openIntents.Clear();
+        }
+        else if (kind == "call.intent")
+        {
+            _openIntents.Add(sequence);
+        }
+        else if (intent is JsonValue value && value.TryGetValue<long>(out var referenced))
+        {
+            _openIntents.Remove(referenced);
+        }
+    }
+
+    /// <summary>At a clean stop the next start reads no record to learn which calls never finished.</summary>
+    private void SaveOpenIntentsAtStop()
+    {
+        try
+        {
+            using var transaction = _connection!.BeginTransaction();
+            CatchUp(transaction);
+            AuditStore.SaveOpenIntents(_connection, transaction, _nextSequence, _openIntents);
+            transaction.Commit();
+        }
+        catch (Exception ex)
+        {
+            // Nothing may escape the writer thread. The next start reads the records after the last save instead.
+            Log.OpenIntentsNotSaved(_logger, ex.GetType().Name, ex.Message);
         }
     }
 
@@ -374,12 +462,9 @@ public sealed partial class AuditLog : IAsyncDisposable
             byte[] root;
             long size;
             byte[] chain;
-            lock (_stateLock)
-            {
-                root = _accumulator.Root();
-                size = _leaves.Count;
-                chain = _chainHead;
-            }
+            root = _tree.Root();
+            size = _tree.Size;
+            chain = _chainHead;
 
             var checkpoint = AuditCheckpoints.Sign(size, root, chain, _timeProvider.GetUtcNow(), credentials, key.PublicJwk);
             AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
@@ -429,44 +514,6 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Intents written since the last start record that have no outcome record.</summary>
-    private static async Task<List<long>> FindIncompleteIntentsAsync(SqliteConnection connection, CancellationToken cancellationToken)
-    {
-        var intents = new List<long>();
-        var completed = new HashSet<long>();
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, cancellationToken, descending: true))
-        {
-            JsonObject? record;
-            try
-            {
-                record = JsonNode.Parse(row.Record) as JsonObject;
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                continue;
-            }
-
-            var kind = record?["kind"]?.GetValue<string>();
-            if (kind == "start")
-            {
-                break;
-            }
-
-            if (kind == "call.intent")
-            {
-                intents.Add(row.Sequence);
-            }
-            else if (record?["intent"] is JsonValue intent && intent.TryGetValue<long>(out var referenced))
-            {
-                completed.Add(referenced);
-            }
-        }
-
-        intents.RemoveAll(completed.Contains);
-        intents.Sort();
-        return intents;
-    }
-
     internal static byte[] ChainHash(byte[] previous, byte[] leaf)
     {
         Span<byte> buffer = stackalloc byte[64];
@@ -503,7 +550,10 @@ public sealed partial class AuditLog : IAsyncDisposable
         [LoggerMessage(EventId = 7004, EventName = "AuditNoSigningKey", Level = LogLevel.Warning, Message = "Audit: no active signing key; checkpoint skipped")]
         public static partial void NoSigningKey(ILogger logger);
 
-        [LoggerMessage(EventId = 7005, EventName = "AuditSequenceGap", Level = LogLevel.Warning, Message = "Audit: the log has {Count} records but its last sequence number is {Last}; run `switchboard audit verify`")]
-        public static partial void SequenceGap(ILogger logger, long count, long last);
+        [LoggerMessage(EventId = 7007, EventName = "AuditOpenIntentsNotSaved", Level = LogLevel.Warning, Message = "Audit: the open intents were not saved at stop ({ExceptionType}: {Reason}); the next start reads the records since the last save")]
+        public static partial void OpenIntentsNotSaved(ILogger logger, string exceptionType, string reason);
+
+        [LoggerMessage(EventId = 7006, EventName = "AuditTreeBuilt", Level = LogLevel.Information, Message = "Audit: stored {Tiles} Merkle tree tiles for the {Size} records written before tiles existed (once)")]
+        public static partial void TreeBuilt(ILogger logger, long tiles, long size);
     }
 }

@@ -47,6 +47,19 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
                 jws         TEXT NOT NULL
             ) STRICT;
             """),
+        (2, "audit_tree_and_open_intents", """
+            CREATE TABLE audit_tree (
+                height      INTEGER NOT NULL,
+                idx         INTEGER NOT NULL,
+                hash        BLOB NOT NULL,
+                PRIMARY KEY (height, idx)
+            ) STRICT, WITHOUT ROWID;
+            CREATE TABLE audit_open_intents (
+                id          INTEGER PRIMARY KEY CHECK (id = 1),
+                through_seq INTEGER NOT NULL,
+                open        TEXT NOT NULL
+            ) STRICT;
+            """),
     ];
 
     /// <summary>Opens a connection, creating the file and applying migrations when <paramref name="create"/> is true.</summary>
@@ -87,22 +100,162 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         }
     }
 
-    public static async Task<(List<byte[]> LeafHashes, byte[]? LastChain, long? LastSequence)> LoadHashesAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    /// <summary>The last record's sequence number and chain hash (null on an empty log): one row, whatever the log's size.</summary>
+    public static (long? LastSequence, byte[]? LastChain) ReadLast(SqliteConnection connection, SqliteTransaction? transaction)
     {
-        var leaves = new List<byte[]>();
-        byte[]? chain = null;
-        long? last = null;
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, leaf_hash, chain_hash FROM audit_log ORDER BY seq;";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq, chain_hash FROM audit_log ORDER BY seq DESC LIMIT 1;";
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), (byte[])reader[1]) : (null, null);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> consecutive hashes at <paramref name="height"/> from index <paramref name="from"/>: leaf
+    /// hashes at height 0, stored tiles above. Throws <see cref="InvalidDataException"/> when any is missing.
+    /// </summary>
+    internal static List<byte[]> ReadHashes(SqliteConnection connection, SqliteTransaction? transaction, int height, long from, int count)
+    {
+        var hashes = new List<byte[]>(count);
+        if (count == 0)
         {
-            last = reader.GetInt64(0);
-            leaves.Add((byte[])reader[1]);
-            chain = (byte[])reader[2];
+            return hashes;
         }
 
-        return (leaves, chain, last);
+        foreach (var (index, hash) in StreamHashes(connection, transaction, height, from, from + count))
+        {
+            if (index != from + hashes.Count)
+            {
+                break;
+            }
+
+            hashes.Add(hash);
+        }
+
+        return hashes.Count == count
+            ? hashes
+            : throw new InvalidDataException($"The audit log's {(height == 0 ? "record" : "tree tile")} {from + hashes.Count} (height {height}) is missing; run `switchboard audit verify`.");
+    }
+
+    /// <summary>The hashes at <paramref name="height"/> with index in [<paramref name="from"/>, <paramref name="to"/>), in order, as stored.</summary>
+    internal static IEnumerable<(long Index, byte[] Hash)> StreamHashes(SqliteConnection connection, SqliteTransaction? transaction, int height, long from, long to)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = height == 0
+            ? "SELECT seq, leaf_hash FROM audit_log WHERE seq >= $from AND seq < $to ORDER BY seq;"
+            : "SELECT idx, hash FROM audit_tree WHERE height = $height AND idx >= $from AND idx < $to ORDER BY idx;";
+        command.Parameters.AddWithValue("$height", height);
+        command.Parameters.AddWithValue("$from", from);
+        command.Parameters.AddWithValue("$to", to);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return (reader.GetInt64(0), (byte[])reader[1]);
+        }
+    }
+
+    /// <summary>The records from <paramref name="fromSequence"/> on, in order (synchronously, for the writer thread).</summary>
+    internal static IEnumerable<StoredAuditRecord> StreamRecords(SqliteConnection connection, SqliteTransaction? transaction, long fromSequence)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
+        command.Parameters.AddWithValue("$from", fromSequence);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return new StoredAuditRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], (byte[])reader[3]);
+        }
+    }
+
+    /// <summary>Every stored tree tile (none when the database predates them), for <c>audit verify</c>: 32 bytes per 256 records.</summary>
+    internal static Dictionary<(int Height, long Index), byte[]> ReadAllTiles(SqliteConnection connection)
+    {
+        var tiles = new Dictionary<(int, long), byte[]>();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_tree';";
+        if ((long)command.ExecuteScalar()! == 0)
+        {
+            return tiles;
+        }
+
+        command.CommandText = "SELECT height, idx, hash FROM audit_tree;";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            tiles[(reader.GetInt32(0), reader.GetInt64(1))] = (byte[])reader[2];
+        }
+
+        return tiles;
+    }
+
+    /// <summary>How many tiles of <paramref name="height"/> are stored (they are written in order, so the next index).</summary>
+    internal static long CountTiles(SqliteConnection connection, SqliteTransaction? transaction, int height)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE height = $height;";
+        command.Parameters.AddWithValue("$height", height);
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>Inserts tiles inside the caller's write transaction.</summary>
+    internal static void InsertTiles(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AuditTile> tiles)
+    {
+        if (tiles.Count == 0)
+        {
+            return;
+        }
+
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO audit_tree (height, idx, hash) VALUES ($height, $idx, $hash);";
+        var height = command.Parameters.Add("$height", SqliteType.Integer);
+        var index = command.Parameters.Add("$idx", SqliteType.Integer);
+        var hash = command.Parameters.Add("$hash", SqliteType.Blob);
+        foreach (var tile in tiles)
+        {
+            height.Value = tile.Height;
+            index.Value = tile.Index;
+            hash.Value = tile.Hash;
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The saved set of open intents: which calls had no outcome record among the records before <c>ThroughSequence</c>.</summary>
+    internal static (long ThroughSequence, List<long> Open)? ReadOpenIntents(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT through_seq, open FROM audit_open_intents WHERE id = 1;";
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var open = new List<long>();
+        foreach (var part in reader.GetString(1).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            open.Add(long.Parse(part, System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return (reader.GetInt64(0), open);
+    }
+
+    /// <summary>Saves the set of open intents as of the records before <paramref name="throughSequence"/> (inside the caller's transaction, if any).</summary>
+    internal static void SaveOpenIntents(SqliteConnection connection, SqliteTransaction? transaction, long throughSequence, IEnumerable<long> open)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO audit_open_intents (id, through_seq, open) VALUES (1, $through, $open)
+            ON CONFLICT (id) DO UPDATE SET through_seq = excluded.through_seq, open = excluded.open;
+            """;
+        command.Parameters.AddWithValue("$through", throughSequence);
+        command.Parameters.AddWithValue("$open", string.Join(',', open.Order()));
+        command.ExecuteNonQuery();
     }
 
     public static async IAsyncEnumerable<StoredAuditRecord> ReadRecordsAsync(SqliteConnection connection, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool descending = false)

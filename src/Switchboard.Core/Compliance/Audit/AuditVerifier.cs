@@ -61,7 +61,8 @@ public static class AuditVerifier
 
         var sizes = checkpoints.Select(c => c.TreeSize).ToHashSet();
         var roots = new Dictionary<long, byte[]>();
-        var accumulator = new MerkleAccumulator();
+        var tree = AuditTreeFrontier.Empty();
+        var tiles = new List<AuditTile>();
         var chain = new byte[32];
         long index = 0;
         await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, cancellationToken))
@@ -93,11 +94,11 @@ public static class AuditVerifier
                 return Fail(index, checkpoints, $"record {index} breaks the hash chain: a record was modified, inserted or reordered here", warnings, index);
             }
 
-            accumulator.Append(leaf);
+            tree.Append(leaf, tiles);
             index++;
             if (sizes.Contains(index))
             {
-                roots[index] = accumulator.Root();
+                roots[index] = tree.Root();
             }
         }
 
@@ -121,6 +122,27 @@ public static class AuditVerifier
             }
 
             verifiedSize = checkpoint.TreeSize;
+        }
+
+        // The stored tree tiles are what inclusion proofs are served from: each must be the subtree the records give.
+        var stored = AuditStore.ReadAllTiles(connection);
+        foreach (var tile in tiles)
+        {
+            if (!stored.TryGetValue((tile.Height, tile.Index), out var hash))
+            {
+                continue;
+            }
+
+            if (!hash.AsSpan().SequenceEqual(tile.Hash))
+            {
+                var first = tile.Index << tile.Height;
+                return Fail(first, checkpoints, $"the stored tree tile of records {first} to {((tile.Index + 1) << tile.Height) - 1} does not match them: inclusion proofs served from it would not verify (the records themselves are intact)", warnings, records);
+            }
+        }
+
+        if (stored.Count < tiles.Count)
+        {
+            warnings.Add($"{tiles.Count - stored.Count} tree tile(s) not stored yet; the server stores them at its next start");
         }
 
         if (checkpoints.Count == 0)

@@ -1,6 +1,10 @@
+using System.Numerics;
 using System.Security.Cryptography;
 
 namespace Switchboard.Compliance.Audit;
+
+/// <summary>The hash of the perfect subtree of 2^<paramref name="height"/> leaves starting at leaf <paramref name="start"/> (a multiple of its width).</summary>
+public delegate byte[] PerfectSubtreeHash(long start, int height);
 
 /// <summary>
 /// RFC 6962 (Certificate Transparency) Merkle tree hashing: leaf <c>SHA-256(0x00 ‖ entry)</c>, node
@@ -31,18 +35,58 @@ public static class MerkleTree
     public static byte[] Root(IReadOnlyList<byte[]> leafHashes, long size)
     {
         ArgumentNullException.ThrowIfNull(leafHashes);
-        return size == 0 ? EmptyRoot : Subtree(leafHashes, 0, (int)size);
+        return size == 0 ? EmptyRoot : RangeHash(InMemory(leafHashes), 0, size);
     }
 
     /// <summary>The audit path of leaf <paramref name="index"/> in the tree of the first <paramref name="size"/> leaves.</summary>
     public static List<byte[]> InclusionProof(IReadOnlyList<byte[]> leafHashes, long index, long size)
     {
         ArgumentNullException.ThrowIfNull(leafHashes);
+        return InclusionProof(InMemory(leafHashes), index, size);
+    }
+
+    /// <summary>
+    /// The audit path of leaf <paramref name="index"/> in the tree of the first <paramref name="size"/> leaves, built from
+    /// the hashes of perfect, aligned subtrees (the only kind RFC 6962's split ever needs), wherever they come from.
+    /// </summary>
+    public static List<byte[]> InclusionProof(PerfectSubtreeHash perfectSubtree, long index, long size)
+    {
+        ArgumentNullException.ThrowIfNull(perfectSubtree);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, size);
         var proof = new List<byte[]>();
-        Path(leafHashes, (int)index, 0, (int)size, proof);
+        Path(perfectSubtree, index, 0, size, proof);
         return proof;
+    }
+
+    /// <summary>
+    /// The hash of the leaves [<paramref name="start"/>, <paramref name="end"/>) as RFC 6962 defines it, for the ranges its
+    /// recursion visits: <paramref name="start"/> is a multiple of the largest power of two not above the range's length.
+    /// </summary>
+    public static byte[] RangeHash(PerfectSubtreeHash perfectSubtree, long start, long end)
+    {
+        ArgumentNullException.ThrowIfNull(perfectSubtree);
+        var n = end - start;
+        if ((n & (n - 1)) == 0)
+        {
+            return perfectSubtree(start, BitOperations.Log2((ulong)n));
+        }
+
+        var k = LargestPowerOfTwoBelow(n);
+        return NodeHash(perfectSubtree(start, BitOperations.Log2((ulong)k)), RangeHash(perfectSubtree, start + k, end));
+    }
+
+    /// <summary>The root of <paramref name="width"/> (a power of two) consecutive hashes of equal-height subtrees.</summary>
+    public static byte[] PerfectRoot(IReadOnlyList<byte[]> hashes, int start, int width)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        if (width == 1)
+        {
+            return hashes[start];
+        }
+
+        var half = width / 2;
+        return NodeHash(PerfectRoot(hashes, start, half), PerfectRoot(hashes, start + half, half));
     }
 
     /// <summary>Checks that <paramref name="leafHash"/> is leaf <paramref name="index"/> of the tree of <paramref name="size"/> with <paramref name="root"/>.</summary>
@@ -97,7 +141,7 @@ public static class MerkleTree
         var proof = new List<byte[]>();
         if (oldSize > 0 && oldSize < newSize)
         {
-            SubProof(leafHashes, (int)oldSize, 0, (int)newSize, true, proof);
+            SubProof(InMemory(leafHashes), oldSize, 0, newSize, true, proof);
         }
 
         return proof;
@@ -176,19 +220,11 @@ public static class MerkleTree
         return sn == 0 && fr.AsSpan().SequenceEqual(oldRoot) && sr.AsSpan().SequenceEqual(newRoot);
     }
 
-    private static byte[] Subtree(IReadOnlyList<byte[]> leaves, int start, int end)
-    {
-        var n = end - start;
-        if (n == 1)
-        {
-            return leaves[start];
-        }
+    /// <summary>Perfect subtrees of a list of leaf hashes held in memory (the tests' and the verifier's trees).</summary>
+    private static PerfectSubtreeHash InMemory(IReadOnlyList<byte[]> leaves) =>
+        (start, height) => PerfectRoot(leaves, checked((int)start), checked(1 << height));
 
-        var k = LargestPowerOfTwoBelow(n);
-        return NodeHash(Subtree(leaves, start, start + k), Subtree(leaves, start + k, end));
-    }
-
-    private static void Path(IReadOnlyList<byte[]> leaves, int m, int start, int end, List<byte[]> proof)
+    private static void Path(PerfectSubtreeHash perfectSubtree, long m, long start, long end, List<byte[]> proof)
     {
         var n = end - start;
         if (n == 1)
@@ -199,24 +235,24 @@ public static class MerkleTree
         var k = LargestPowerOfTwoBelow(n);
         if (m < k)
         {
-            Path(leaves, m, start, start + k, proof);
-            proof.Add(Subtree(leaves, start + k, end));
+            Path(perfectSubtree, m, start, start + k, proof);
+            proof.Add(RangeHash(perfectSubtree, start + k, end));
         }
         else
         {
-            Path(leaves, m - k, start + k, end, proof);
-            proof.Add(Subtree(leaves, start, start + k));
+            Path(perfectSubtree, m - k, start + k, end, proof);
+            proof.Add(RangeHash(perfectSubtree, start, start + k));
         }
     }
 
-    private static void SubProof(IReadOnlyList<byte[]> leaves, int m, int start, int end, bool complete, List<byte[]> proof)
+    private static void SubProof(PerfectSubtreeHash perfectSubtree, long m, long start, long end, bool complete, List<byte[]> proof)
     {
         var n = end - start;
         if (m == n)
         {
             if (!complete)
             {
-                proof.Add(Subtree(leaves, start, end));
+                proof.Add(RangeHash(perfectSubtree, start, end));
             }
 
             return;
@@ -225,64 +261,16 @@ public static class MerkleTree
         var k = LargestPowerOfTwoBelow(n);
         if (m <= k)
         {
-            SubProof(leaves, m, start, start + k, complete, proof);
-            proof.Add(Subtree(leaves, start + k, end));
+            SubProof(perfectSubtree, m, start, start + k, complete, proof);
+            proof.Add(RangeHash(perfectSubtree, start + k, end));
         }
         else
         {
-            SubProof(leaves, m - k, start + k, end, false, proof);
-            proof.Add(Subtree(leaves, start, start + k));
+            SubProof(perfectSubtree, m - k, start + k, end, false, proof);
+            proof.Add(RangeHash(perfectSubtree, start, start + k));
         }
     }
 
-    private static int LargestPowerOfTwoBelow(int n)
-    {
-        var k = 1;
-        while (k << 1 < n)
-        {
-            k <<= 1;
-        }
-
-        return k;
-    }
-}
-
-/// <summary>
-/// Keeps the RFC 6962 root of a growing log in O(log n) space: the roots of the perfect subtrees of the size's binary
-/// decomposition. Appending costs amortised O(1) hashes; the root costs O(log n).
-/// </summary>
-public sealed class MerkleAccumulator
-{
-    private readonly List<(byte[] Hash, int Height)> _stack = [];
-
-    public long Size { get; private set; }
-
-    public void Append(byte[] leafHash)
-    {
-        _stack.Add((leafHash, 0));
-        Size++;
-        while (_stack.Count >= 2 && _stack[^1].Height == _stack[^2].Height)
-        {
-            var right = _stack[^1];
-            var left = _stack[^2];
-            _stack.RemoveRange(_stack.Count - 2, 2);
-            _stack.Add((MerkleTree.NodeHash(left.Hash, right.Hash), left.Height + 1));
-        }
-    }
-
-    public byte[] Root()
-    {
-        if (_stack.Count == 0)
-        {
-            return MerkleTree.EmptyRoot;
-        }
-
-        var root = _stack[^1].Hash;
-        for (var i = _stack.Count - 2; i >= 0; i--)
-        {
-            root = MerkleTree.NodeHash(_stack[i].Hash, root);
-        }
-
-        return root;
-    }
+    /// <summary>The largest power of two strictly below <paramref name="n"/> (n ≥ 2).</summary>
+    private static long LargestPowerOfTwoBelow(long n) => 1L << BitOperations.Log2((ulong)(n - 1));
 }

@@ -1,0 +1,324 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Switchboard.Compliance.Audit;
+using Switchboard.Tests.TestSupport;
+
+namespace Switchboard.Tests.Compliance;
+
+/// <summary>
+/// The audit log's tree without every leaf in memory: the frontier's root and its stored tiles agree with the full
+/// RFC 6962 computation at every size (across the 2^8 and 2^16 tile boundaries), inclusion proofs read from the store
+/// equal the in-memory ones and verify, a log written before tiles existed gets them once, and a gap is reported.
+/// </summary>
+public sealed class AuditTreeTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static byte[] Leaf(long i) => MerkleTree.LeafHash(Encoding.UTF8.GetBytes($"record {i}"));
+
+    [Fact]
+    public void FrontierRoot_EqualsTheFullTreeRoot_AtEverySizeUpTo600_AndItsTilesArePerfectSubtrees()
+    {
+        var leaves = new List<byte[]>();
+        var frontier = AuditTreeFrontier.Empty();
+        var tiles = new List<AuditTile>();
+        Assert.Equal(MerkleTree.EmptyRoot, frontier.Root());
+        for (var i = 0; i < 600; i++)
+        {
+            leaves.Add(Leaf(i));
+            frontier.Append(leaves[^1], tiles);
+            Assert.Equal(MerkleTree.Root(leaves, leaves.Count), frontier.Root());
+        }
+
+        Assert.Equal(600, frontier.Size);
+        Assert.Equal([(8, 0L), (8, 1L)], tiles.Select(t => (t.Height, t.Index)));
+        Assert.Equal(MerkleTree.Root(leaves.GetRange(256, 256), 256), tiles[1].Hash);
+    }
+
+    [Fact]
+    public void FrontierRoot_EqualsTheFullTreeRoot_AcrossTheSecondTileLevel()
+    {
+        var leaves = new List<byte[]>();
+        var frontier = AuditTreeFrontier.Empty();
+        var tiles = new List<AuditTile>();
+        var checkedSizes = new HashSet<int> { 65_535, 65_536, 65_537, 65_792, 66_000, 131_072, 131_329 };
+        for (var i = 0; i < 131_329; i++)
+        {
+            leaves.Add(Leaf(i));
+            frontier.Append(leaves[^1], tiles);
+            if (checkedSizes.Contains(leaves.Count))
+            {
+                Assert.Equal(MerkleTree.Root(leaves, leaves.Count), frontier.Root());
+            }
+        }
+
+        var top = tiles.Where(t => t.Height == 16).ToList();
+        Assert.Equal([0L, 1L], top.Select(t => t.Index));
+        Assert.Equal(MerkleTree.Root(leaves.GetRange(65_536, 65_536), 65_536), top[1].Hash);
+        Assert.Equal(131_329 / 256, tiles.Count(t => t.Height == 8));
+    }
+
+    [Fact]
+    public async Task ALogWrittenBeforeTiles_GetsThemOnce_AndProofsFromTheStore_EqualTheInMemoryProofs()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        const int Size = 70_001;
+        var leaves = await WriteLegacyLogAsync(path, Size);
+        var store = new AuditStore(path);
+        await using var connection = await store.OpenAsync(create: true, TimeSpan.FromSeconds(5), Token);
+
+        await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token))
+        {
+            Assert.Equal((Size / 256) + (Size / 65_536), AuditTreeFrontier.Backfill(connection, transaction, Size));
+            Assert.Equal(0, AuditTreeFrontier.Backfill(connection, transaction, Size));
+            var frontier = AuditTreeFrontier.Load(connection, transaction, Size);
+            Assert.Equal(MerkleTree.Root(leaves, Size), frontier.Root());
+            await transaction.CommitAsync(Token);
+        }
+
+        PerfectSubtreeHash fromStore = (start, height) => AuditTreeFrontier.ReadPerfectSubtree(connection, start, height);
+        var random = new Random(20261125);
+        foreach (var size in new long[] { 1, 2, 255, 256, 257, 65_536, 65_537, 69_999, Size })
+        {
+            var root = MerkleTree.Root(leaves, size);
+            Assert.Equal(root, MerkleTree.RangeHash(fromStore, 0, size));
+            foreach (var index in new[] { 0, size - 1, random.NextInt64(size), random.NextInt64(size) })
+            {
+                var proof = MerkleTree.InclusionProof(fromStore, index, size);
+                Assert.Equal(MerkleTree.InclusionProof(leaves, index, size), proof);
+                Assert.True(MerkleTree.VerifyInclusion(leaves[(int)index], index, size, proof, root));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AGapInTheSequence_IsReported_NotBuiltOver()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        await WriteLegacyLogAsync(path, 600);
+        await using var connection = await new AuditStore(path).OpenAsync(create: true, TimeSpan.FromSeconds(5), Token);
+        await using (var delete = connection.CreateCommand())
+        {
+            delete.CommandText = "DELETE FROM audit_log WHERE seq = 300;";
+            await delete.ExecuteNonQueryAsync(Token);
+        }
+
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token);
+        var error = Assert.Throws<InvalidDataException>(() => AuditTreeFrontier.Backfill(connection, transaction, 600));
+        Assert.Contains("300", error.Message, StringComparison.Ordinal);
+        Assert.Contains("audit verify", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AServerOnALegacyLog_BuildsItsTree_SignsTheTrueRoot_AndServesProofsThatVerify()
+    {
+        using var data = new TemporaryDirectory();
+        var leaves = await WriteLegacyLogAsync(Path.Combine(data.Path, "audit.db"), 1_000);
+        long size;
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+
+            // Enough records that the server itself completes two tiles (768–1023, 1024–1279), in concurrent batches.
+            await Task.WhenAll(Enumerable.Range(0, 300).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+            var checkpoint = await log.CheckpointAsync(Token);
+            Assert.NotNull(checkpoint);
+            size = checkpoint.TreeSize;
+            Assert.True(size > 1_280);
+
+            // The server appended its own records (one call.incomplete for the legacy log's open intent, and start): the
+            // signed root is over all of them, as recomputed here from every leaf hash in the file.
+            var all = await ReadLeafHashesAsync(log.Store);
+            Assert.Equal(leaves, all.Take(leaves.Count));
+            Assert.Equal(all.Count, size);
+            Assert.Equal(MerkleTree.Root(all, size), checkpoint.RootHash);
+            foreach (var seq in new long[] { 0, 511, 512, 999, 1_000, 1_100, 1_279, size - 1 })
+            {
+                var proof = await log.GetProofAsync(seq, Token);
+                Assert.NotNull(proof);
+                Assert.True(MerkleTree.VerifyInclusion(all[(int)seq], seq, proof.TreeSize, proof.Path, proof.RootHash));
+            }
+        }
+
+        // Restarted, the server reads its frontier back from the tiles and continues the same tree.
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            var checkpoint = await log.CheckpointAsync(Token);
+            var all = await ReadLeafHashesAsync(log.Store);
+            Assert.True(checkpoint!.TreeSize > size);
+            Assert.Equal(MerkleTree.Root(all, checkpoint.TreeSize), checkpoint.RootHash);
+        }
+    }
+
+    [Fact]
+    public async Task OpenIntents_SavedAtAStop_AreMarkedIncompleteAtTheNextStart_WithoutReadingTheLog()
+    {
+        using var data = new TemporaryDirectory();
+        long open;
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            open = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now(), ["tool"] = "text_echo" }, Token);
+            var closed = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now(), ["tool"] = "text_echo" }, Token);
+            await log.AppendAsync(new JsonObject { ["kind"] = "call", ["time"] = log.Now(), ["intent"] = closed, ["status"] = "ok" }, Token);
+        }
+
+        // What the stop saved: every record accounted for, one intent open.
+        var path = Path.Combine(data.Path, "audit.db");
+        await using (var connection = await new AuditStore(path).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            var saved = AuditStore.ReadOpenIntents(connection, null);
+            Assert.NotNull(saved);
+            Assert.Equal([open], saved.Value.Open);
+            Assert.Equal(await CountAsync(connection), saved.Value.ThroughSequence);
+
+            // Rewrite the open intent's record as an outcome-less "note": a start that re-read the log would now find
+            // nothing open; one that trusts the saved set (as it should, never re-reading those records) still does.
+            await using var edit = connection.CreateCommand();
+            edit.CommandText = "UPDATE audit_log SET record = replace(record, '\"call.intent\"', '\"note\"') WHERE seq = $seq;";
+            edit.Parameters.AddWithValue("$seq", open);
+            Assert.Equal(1, await edit.ExecuteNonQueryAsync(Token));
+        }
+
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var records = await server.ReadAuditRecordsAsync();
+            var incomplete = Assert.Single(records, r => r["kind"]!.GetValue<string>() == "call.incomplete");
+            Assert.Equal(open, incomplete["intent"]!.GetValue<long>());
+            var start = records.Last(r => r["kind"]!.GetValue<string>() == "start");
+            Assert.Equal(1, start["incomplete"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
+    public async Task AfterACrash_TheRecordsSinceTheLastSave_AreReadToFindTheOpenIntents()
+    {
+        using var data = new TemporaryDirectory();
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+        }
+
+        // A crash after the last save: records appended behind the saved set's back, as a killed server leaves them.
+        var path = Path.Combine(data.Path, "audit.db");
+        long first;
+        await using (var connection = await new AuditStore(path).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            first = await CountAsync(connection);
+            var (_, chain) = AuditStore.ReadLast(connection, null);
+            var rows = new List<StoredAuditRecord>();
+            JsonObject[] appended =
+            [
+                new() { ["kind"] = "call.intent", ["time"] = "2026-11-25T00:00:00.000Z" },
+                new() { ["kind"] = "call.intent", ["time"] = "2026-11-25T00:00:00.000Z" },
+                new() { ["kind"] = "call", ["time"] = "2026-11-25T00:00:00.000Z", ["intent"] = first, ["status"] = "ok" },
+            ];
+            for (var i = 0; i < appended.Length; i++)
+            {
+                appended[i]["seq"] = first + i;
+                var bytes = CanonicalJson.Serialize(appended[i]);
+                var leaf = MerkleTree.LeafHash(bytes);
+                chain = AuditLog.ChainHash(chain!, leaf);
+                rows.Add(new StoredAuditRecord(first + i, Encoding.UTF8.GetString(bytes), leaf, chain));
+            }
+
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token);
+            AuditStore.InsertRecords(connection, transaction, rows);
+            await transaction.CommitAsync(Token);
+        }
+
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var records = await server.ReadAuditRecordsAsync();
+            var incomplete = Assert.Single(records, r => r["kind"]!.GetValue<string>() == "call.incomplete");
+            Assert.Equal(first + 1, incomplete["intent"]!.GetValue<long>());
+        }
+
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+    }
+
+    [Fact]
+    public async Task AuditVerify_ChecksTheStoredTiles_ThatProofsAreServedFrom()
+    {
+        using var data = new TemporaryDirectory();
+        await WriteLegacyLogAsync(Path.Combine(data.Path, "audit.db"), 600);
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+        }
+
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("tile", output, StringComparison.Ordinal);
+
+        await using (var connection = await new AuditStore(Path.Combine(data.Path, "audit.db")).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            await using var edit = connection.CreateCommand();
+            edit.CommandText = "UPDATE audit_tree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1;";
+            Assert.Equal(1, await edit.ExecuteNonQueryAsync(Token));
+        }
+
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("tree tile of records 256 to 511", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A log as a version before the tree tiles wrote it: schema 1 only, intents and outcomes in turn.</summary>
+    private static async Task<List<byte[]>> WriteLegacyLogAsync(string path, int count)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync(Token);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token);
+        await using (var schema = connection.CreateCommand())
+        {
+            schema.Transaction = transaction;
+            schema.CommandText = "CREATE TABLE audit_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL) STRICT; INSERT INTO audit_schema_migrations VALUES (1, 'audit_log');"
+                + AuditStore.Migrations[0].Sql;
+            await schema.ExecuteNonQueryAsync(Token);
+        }
+
+        var leaves = new List<byte[]>(count);
+        var rows = new List<StoredAuditRecord>(count);
+        var chain = new byte[32];
+        for (var seq = 0; seq < count; seq++)
+        {
+            var record = seq == 0
+                ? new JsonObject { ["kind"] = "start", ["time"] = "2026-11-20T10:00:00.000Z" }
+                : seq % 2 == 1
+                    ? new JsonObject { ["kind"] = "call.intent", ["time"] = "2026-11-20T10:00:00.000Z", ["tool"] = "text_echo" }
+                    : new JsonObject { ["kind"] = "call", ["time"] = "2026-11-20T10:00:00.000Z", ["intent"] = seq - 1 };
+            record["seq"] = seq;
+            var bytes = CanonicalJson.Serialize(record);
+            var leaf = MerkleTree.LeafHash(bytes);
+            chain = AuditLog.ChainHash(chain, leaf);
+            leaves.Add(leaf);
+            rows.Add(new StoredAuditRecord(seq, Encoding.UTF8.GetString(bytes), leaf, chain));
+        }
+
+        AuditStore.InsertRecords(connection, transaction, rows);
+        await transaction.CommitAsync(Token);
+        return leaves;
+    }
+
+    private static async Task<List<byte[]>> ReadLeafHashesAsync(AuditStore store)
+    {
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        var leaves = new List<byte[]>();
+        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
+        {
+            leaves.Add(row.LeafHash);
+        }
+
+        return leaves;
+    }
+
+    private static async Task<long> CountAsync(SqliteConnection connection)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM audit_log;";
+        return (long)(await command.ExecuteScalarAsync(Token))!;
+    }
+}
