@@ -108,8 +108,8 @@ public sealed partial class AuditLog : IAsyncDisposable
             incomplete = [.. _openIntents.Order()];
         }
 
-        var checkpoints = await AuditStore.ReadCheckpointsAsync(_connection, cancellationToken);
-        _latestCheckpoint = checkpoints.Count > 0 ? checkpoints[^1] : null;
+        // One checkpoint is signed a minute (Audit:CheckpointInterval), half a million a year: only the newest is read.
+        _latestCheckpoint = await AuditStore.ReadLatestCheckpointAsync(_connection, cancellationToken);
         LoadExportedKids();
 
         _writer = new Thread(RunWriter) { IsBackground = true, Name = "audit-writer" };

@@ -283,6 +283,17 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
             : null;
     }
 
+    /// <summary>The newest checkpoint (null when there is none): one row, however many a long-running log has signed.</summary>
+    public static async Task<StoredCheckpoint?> ReadLatestCheckpointAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws FROM audit_checkpoints ORDER BY id DESC LIMIT 1;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredCheckpoint(reader.GetInt64(0), (byte[])reader[1], (byte[])reader[2], reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6))
+            : null;
+    }
+
     public static async Task<List<StoredCheckpoint>> ReadCheckpointsAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         var checkpoints = new List<StoredCheckpoint>();
