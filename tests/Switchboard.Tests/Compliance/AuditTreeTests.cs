@@ -266,8 +266,170 @@ public sealed class AuditTreeTests
         Assert.Contains("tree tile of records 256 to 511", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task OnALogFromBeforeTheSavedSet_OnlyTheIntentsSinceTheLastStartAreMarkedIncomplete()
+    {
+        using var data = new TemporaryDirectory();
+        JsonObject[] records =
+        [
+            new() { ["kind"] = "start", ["time"] = "2026-11-20T10:00:00.000Z" },
+            new() { ["kind"] = "call.intent", ["time"] = "2026-11-20T10:00:00.000Z" },
+            new() { ["kind"] = "list", ["time"] = "2026-11-20T10:00:00.000Z" },
+            new() { ["kind"] = "start", ["time"] = "2026-11-20T10:00:00.000Z" },
+            new() { ["kind"] = "call.intent", ["time"] = "2026-11-20T10:00:00.000Z" },
+            new() { ["kind"] = "call.intent", ["time"] = "2026-11-20T10:00:00.000Z" },
+            new() { ["kind"] = "call.outcome", ["time"] = "2026-11-20T10:00:00.000Z", ["intent"] = 4 },
+        ];
+        // Intent 1 has no outcome but belongs to a run before the last start (which, as ever, only closes its own run's).
+        await WriteLegacyLogAsync(Path.Combine(data.Path, "audit.db"), records.Length, seq => records[seq]);
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var written = await server.ReadAuditRecordsAsync();
+        var incomplete = Assert.Single(written.Skip(records.Length), r => r["kind"]!.GetValue<string>() == "call.incomplete");
+        Assert.Equal(5, incomplete["intent"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void RootsAndProofs_AgreeWithAnIndependentRfc9162Reference_AcrossTheFirstTiles()
+    {
+        var leaves = Enumerable.Range(0, 1_100).Select(i => Leaf(i)).ToList();
+        var frontier = AuditTreeFrontier.Empty();
+        var tiles = new List<AuditTile>();
+        for (var size = 1; size <= leaves.Count; size++)
+        {
+            frontier.Append(leaves[size - 1], tiles);
+            var root = ReferenceHash(leaves, 0, size);
+            Assert.Equal(root, frontier.Root());
+            Assert.Equal(root, MerkleTree.Root(leaves, size));
+            if (size <= 300 || size % 37 == 0 || size is 511 or 512 or 513 or 767 or 768 or 1_024 or 1_025)
+            {
+                for (var m = 0; m < size; m += size > 300 ? 7 : 1)
+                {
+                    Assert.Equal(ReferencePath(leaves, m, 0, size), MerkleTree.InclusionProof(leaves, m, size));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AfterABatchFails_BehindAnOlderPeersRecords_TheWriterRebuildsTheirTilesAndGoesOn()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now() }, Token);
+
+        // An older version sharing the folder appends 300 records and no tiles; the next batch takes them in (storing
+        // their tile) and then fails, so its rollback takes that tile with it.
+        await PeerAppendAsync(path, 300);
+        await ExecuteAsync(path, "CREATE TRIGGER refuse BEFORE INSERT ON audit_log WHEN NEW.record LIKE '%refused-here%' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => log.AppendAsync(new JsonObject { ["kind"] = "refused-here", ["time"] = log.Now() }, Token));
+        await ExecuteAsync(path, "DROP TRIGGER refuse;");
+
+        await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now() }, Token);
+        var checkpoint = await log.CheckpointAsync(Token);
+        var all = await ReadLeafHashesAsync(log.Store);
+        Assert.Equal(ReferenceHash(all, 0, all.Count), checkpoint!.RootHash);
+        var proof = await log.GetProofAsync(10, Token);
+        Assert.True(MerkleTree.VerifyInclusion(all[10], 10, proof!.TreeSize, proof.Path, proof.RootHash));
+    }
+
+    [Fact]
+    public async Task AfterACheckpointFails_BehindAnOlderPeersRecords_NoTileIsLeftOut()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now() }, Token);
+            await PeerAppendAsync(path, 300);
+            await ExecuteAsync(path, "CREATE TRIGGER refuse BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+            Assert.Null(await log.CheckpointAsync(Token));
+            await ExecuteAsync(path, "DROP TRIGGER refuse;");
+            await Task.WhenAll(Enumerable.Range(0, 300).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+            Assert.NotNull(await log.CheckpointAsync(Token));
+        }
+
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("tile", output, StringComparison.Ordinal);
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            var checkpoint = await log.CheckpointAsync(Token);
+            var all = await ReadLeafHashesAsync(log.Store);
+            Assert.Equal(ReferenceHash(all, 0, (int)checkpoint!.TreeSize), checkpoint.RootHash);
+        }
+    }
+
+    /// <summary>RFC 9162 §2.1.1, written out with no code shared with the server's tree.</summary>
+    private static byte[] ReferenceHash(List<byte[]> leaves, int start, int end)
+    {
+        var n = end - start;
+        if (n == 1)
+        {
+            return leaves[start];
+        }
+
+        var k = 1;
+        while (k * 2 < n)
+        {
+            k *= 2;
+        }
+
+        return MerkleTree.NodeHash(ReferenceHash(leaves, start, start + k), ReferenceHash(leaves, start + k, end));
+    }
+
+    /// <summary>RFC 9162 §2.1.3.1, written out likewise.</summary>
+    private static List<byte[]> ReferencePath(List<byte[]> leaves, int m, int start, int end)
+    {
+        var n = end - start;
+        if (n == 1)
+        {
+            return [];
+        }
+
+        var k = 1;
+        while (k * 2 < n)
+        {
+            k *= 2;
+        }
+
+        var path = m < k ? ReferencePath(leaves, m, start, start + k) : ReferencePath(leaves, m - k, start + k, end);
+        path.Add(m < k ? ReferenceHash(leaves, start + k, end) : ReferenceHash(leaves, start, start + k));
+        return path;
+    }
+
+    private static async Task ExecuteAsync(string path, string sql)
+    {
+        await using var connection = await new AuditStore(path).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Token);
+    }
+
+    /// <summary>Appends records as a version before the tiles would, from another connection (another process's).</summary>
+    private static async Task PeerAppendAsync(string path, int count)
+    {
+        await using var connection = await new AuditStore(path).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token);
+        var (last, chain) = AuditStore.ReadLast(connection, transaction);
+        var rows = new List<StoredAuditRecord>();
+        for (var seq = last!.Value + 1; rows.Count < count; seq++)
+        {
+            var bytes = CanonicalJson.Serialize(new JsonObject { ["kind"] = "note", ["time"] = "2026-11-25T00:00:00.000Z", ["seq"] = seq });
+            var leaf = MerkleTree.LeafHash(bytes);
+            chain = AuditLog.ChainHash(chain!, leaf);
+            rows.Add(new StoredAuditRecord(seq, Encoding.UTF8.GetString(bytes), leaf, chain));
+        }
+
+        AuditStore.InsertRecords(connection, transaction, rows);
+        await transaction.CommitAsync(Token);
+    }
+
     /// <summary>A log as a version before the tree tiles wrote it: schema 1 only, intents and outcomes in turn.</summary>
-    private static async Task<List<byte[]>> WriteLegacyLogAsync(string path, int count)
+    private static async Task<List<byte[]>> WriteLegacyLogAsync(string path, int count, Func<int, JsonObject>? recordAt = null)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync(Token);
@@ -285,7 +447,7 @@ public sealed class AuditTreeTests
         var chain = new byte[32];
         for (var seq = 0; seq < count; seq++)
         {
-            var record = seq == 0
+            var record = recordAt is not null ? recordAt(seq) : seq == 0
                 ? new JsonObject { ["kind"] = "start", ["time"] = "2026-11-20T10:00:00.000Z" }
                 : seq % 2 == 1
                     ? new JsonObject { ["kind"] = "call.intent", ["time"] = "2026-11-20T10:00:00.000Z", ["tool"] = "text_echo" }

@@ -92,19 +92,14 @@ public sealed partial class AuditLog : IAsyncDisposable
         List<long> incomplete;
         await using (var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken))
         {
-            var (last, chain) = AuditStore.ReadLast(_connection, transaction);
-            previousSize = (last ?? -1) + 1;
-            var built = AuditTreeFrontier.Backfill(_connection, transaction, previousSize);
-            LoadDerivedState(transaction, previousSize);
+            var built = LoadDerivedState(transaction);
             await transaction.CommitAsync(cancellationToken);
+            previousSize = _nextSequence;
             if (built > 0)
             {
                 Log.TreeBuilt(_logger, built, previousSize);
             }
 
-            _chainHead = chain ?? new byte[32];
-            _nextSequence = previousSize;
-            _size = previousSize;
             incomplete = [.. _openIntents.Order()];
         }
 
@@ -351,13 +346,15 @@ public sealed partial class AuditLog : IAsyncDisposable
     {
         if (_derivedStateStale)
         {
-            LoadDerivedState(transaction, _nextSequence);
+            LoadDerivedState(transaction);
+            return;
         }
 
         var caughtUp = false;
         foreach (var row in AuditStore.StreamRecords(_connection!, transaction, _nextSequence))
         {
-            TrackOpenIntent(row.Sequence, row.Record);
+            var (kind, intent) = KindAndIntent(row.Record);
+            TrackOpenIntent(row.Sequence, kind, intent);
             _chainHead = row.ChainHash;
             _nextSequence = row.Sequence + 1;
             caughtUp = true;
@@ -372,42 +369,71 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the writer's derived state back from the store: the tree's frontier and the open intents (the saved set, then
-    /// the records after it). At start, and after a batch that failed part-way.
+    /// Reads the writer's state back from the store, inside a write transaction: the end of the log and its chain head, the
+    /// tree (storing any tile it lacks, then its frontier) and the open intents (the saved set, then the records after it).
+    /// At start, and before the next write after any transaction that failed (its rollback may have taken tiles with it).
+    /// Returns how many tiles it had to store.
     /// </summary>
-    private void LoadDerivedState(SqliteTransaction transaction, long size)
+    private long LoadDerivedState(SqliteTransaction transaction)
     {
+        _derivedStateStale = true;
+        var (last, chain) = AuditStore.ReadLast(_connection!, transaction);
+        var size = (last ?? -1) + 1;
+        _chainHead = chain ?? new byte[32];
+        _nextSequence = size;
+        Volatile.Write(ref _size, size);
+        var built = AuditTreeFrontier.Backfill(_connection!, transaction, size);
         _tree = AuditTreeFrontier.Load(_connection!, transaction, size);
         _openIntents.Clear();
-        long from = 0;
         if (AuditStore.ReadOpenIntents(_connection!, transaction) is { } saved && saved.ThroughSequence <= size)
         {
             _openIntents.UnionWith(saved.Open);
-            from = saved.ThroughSequence;
+            foreach (var row in AuditStore.StreamRecords(_connection!, transaction, saved.ThroughSequence))
+            {
+                var (kind, intent) = KindAndIntent(row.Record);
+                TrackOpenIntent(row.Sequence, kind, intent);
+            }
         }
-
-        foreach (var row in AuditStore.StreamRecords(_connection!, transaction, from))
+        else
         {
-            TrackOpenIntent(row.Sequence, row.Record);
+            // A log from before the saved set: back from the end to the last start record, as versions before did.
+            var completed = new HashSet<long>();
+            foreach (var row in AuditStore.StreamRecords(_connection!, transaction, 0, descending: true))
+            {
+                var (kind, intent) = KindAndIntent(row.Record);
+                if (kind == "start")
+                {
+                    break;
+                }
+
+                if (kind == "call.intent")
+                {
+                    _openIntents.Add(row.Sequence);
+                }
+                else if (intent is JsonValue value && value.TryGetValue<long>(out var referenced))
+                {
+                    completed.Add(referenced);
+                }
+            }
+
+            _openIntents.ExceptWith(completed);
         }
 
         _derivedStateStale = false;
+        return built;
     }
 
-    private void TrackOpenIntent(long sequence, string recordText)
+    private static (string? Kind, JsonNode? Intent) KindAndIntent(string recordText)
     {
-        JsonObject? record;
         try
         {
-            record = JsonNode.Parse(recordText) as JsonObject;
+            var record = JsonNode.Parse(recordText) as JsonObject;
+            return (record?["kind"] is JsonValue kindValue && kindValue.TryGetValue<string>(out var text) ? text : null, record?["intent"]);
         }
         catch (System.Text.Json.JsonException)
         {
-            return;
+            return (null, null);
         }
-
-        var kind = record?["kind"] is JsonValue kindValue && kindValue.TryGetValue<string>(out var text) ? text : null;
-        TrackOpenIntent(sequence, kind, record?["intent"]);
     }
 
     /// <summary>A start record closes the previous run (its open intents were just marked incomplete); an outcome closes its intent.</summary>
@@ -439,6 +465,8 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            _derivedStateStale = true;
+
             // Nothing may escape the writer thread. The next start reads the records after the last save instead.
             Log.OpenIntentsNotSaved(_logger, ex.GetType().Name, ex.Message);
         }
@@ -475,6 +503,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            _derivedStateStale = true;
             Log.CheckpointFailed(_logger, ex.GetType().Name, ex.Message);
             item.Completion.TrySetResult(null);
         }

@@ -155,12 +155,14 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         }
     }
 
-    /// <summary>The records from <paramref name="fromSequence"/> on, in order (synchronously, for the writer thread).</summary>
-    internal static IEnumerable<StoredAuditRecord> StreamRecords(SqliteConnection connection, SqliteTransaction? transaction, long fromSequence)
+    /// <summary>The records from <paramref name="fromSequence"/> on, in order or newest first (synchronously, for the writer thread).</summary>
+    internal static IEnumerable<StoredAuditRecord> StreamRecords(SqliteConnection connection, SqliteTransaction? transaction, long fromSequence, bool descending = false)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
+        command.CommandText = descending
+            ? "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq DESC;"
+            : "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
         command.Parameters.AddWithValue("$from", fromSequence);
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -190,14 +192,37 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         return tiles;
     }
 
-    /// <summary>How many tiles of <paramref name="height"/> are stored (they are written in order, so the next index).</summary>
-    internal static long CountTiles(SqliteConnection connection, SqliteTransaction? transaction, int height)
+    /// <summary>
+    /// The index of the first tile of <paramref name="height"/> not stored: tiles are written in order, so normally their
+    /// count; a hole (a rolled-back tile below stored ones) is looked for only when the count and the highest index disagree.
+    /// </summary>
+    internal static long FirstMissingTile(SqliteConnection connection, SqliteTransaction? transaction, int height)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE height = $height;";
+        command.CommandText = "SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE height = $height;";
         command.Parameters.AddWithValue("$height", height);
-        return (long)command.ExecuteScalar()!;
+        long count, end;
+        using (var reader = command.ExecuteReader())
+        {
+            reader.Read();
+            (count, end) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        if (count == end)
+        {
+            return count;
+        }
+
+        command.CommandText = "SELECT idx FROM audit_tree WHERE height = $height ORDER BY idx;";
+        using var indexes = command.ExecuteReader();
+        long expected = 0;
+        while (indexes.Read() && indexes.GetInt64(0) == expected)
+        {
+            expected++;
+        }
+
+        return expected;
     }
 
     /// <summary>Inserts tiles inside the caller's write transaction.</summary>
@@ -210,7 +235,7 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
 
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO audit_tree (height, idx, hash) VALUES ($height, $idx, $hash);";
+        command.CommandText = "INSERT OR REPLACE INTO audit_tree (height, idx, hash) VALUES ($height, $idx, $hash);";
         var height = command.Parameters.Add("$height", SqliteType.Integer);
         var index = command.Parameters.Add("$idx", SqliteType.Integer);
         var hash = command.Parameters.Add("$hash", SqliteType.Blob);
@@ -258,12 +283,10 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         command.ExecuteNonQuery();
     }
 
-    public static async IAsyncEnumerable<StoredAuditRecord> ReadRecordsAsync(SqliteConnection connection, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken, bool descending = false)
+    public static async IAsyncEnumerable<StoredAuditRecord> ReadRecordsAsync(SqliteConnection connection, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = descending
-            ? "SELECT seq, record, leaf_hash, chain_hash FROM audit_log ORDER BY seq DESC;"
-            : "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
+        command.CommandText = "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
         command.Parameters.AddWithValue("$from", fromSequence);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -123,7 +123,7 @@ internal sealed class AuditTreeFrontier
         for (var height = TileHeight; (size >> height) > 0; height += TileHeight)
         {
             var expected = size >> height;
-            var have = AuditStore.CountTiles(connection, transaction, height);
+            var have = AuditStore.FirstMissingTile(connection, transaction, height);
             if (have >= expected)
             {
                 continue;
