@@ -363,6 +363,36 @@ public sealed class AuditTreeTests
         }
     }
 
+    [Fact]
+    public async Task TwoServersOnOneDataFolder_WriteOneLog_WhoseTreeBothSignAndProveCorrectly()
+    {
+        using var data = new TemporaryDirectory();
+        await using var first = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        await using var second = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var logs = new[] { first.GetRequiredService<AuditLog>(), second.GetRequiredService<AuditLog>() };
+
+        // Interleaved batches from both writers, past the first tiles (each catches up on the other's records and tiles).
+        await Task.WhenAll(Enumerable.Range(0, 700).Select(i => logs[i % 2].AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = logs[i % 2].Now(), ["n"] = i }, Token)));
+        var checkpoints = new[] { await logs[0].CheckpointAsync(Token), await logs[1].CheckpointAsync(Token) };
+        var all = await ReadLeafHashesAsync(logs[0].Store);
+        Assert.True(all.Count > 700);
+        foreach (var (log, checkpoint) in logs.Zip(checkpoints))
+        {
+            Assert.NotNull(checkpoint);
+            Assert.Equal(ReferenceHash(all, 0, (int)checkpoint.TreeSize), checkpoint.RootHash);
+            foreach (var seq in new long[] { 3, 300, 511, 600 })
+            {
+                var proof = await log.GetProofAsync(seq, Token);
+                Assert.True(MerkleTree.VerifyInclusion(all[(int)seq], seq, proof!.TreeSize, proof.Path, proof.RootHash));
+            }
+        }
+
+        Assert.Equal(all.Count, checkpoints[1]!.TreeSize);
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("tile", output, StringComparison.Ordinal);
+    }
+
     /// <summary>RFC 9162 §2.1.1, written out with no code shared with the server's tree.</summary>
     private static byte[] ReferenceHash(List<byte[]> leaves, int start, int end)
     {
