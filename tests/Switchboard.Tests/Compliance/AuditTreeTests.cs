@@ -195,6 +195,30 @@ public sealed class AuditTreeTests
     }
 
     [Fact]
+    public async Task TheOpenIntents_AreSavedEvery65536Records_WhileTheServerRuns()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        var open = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now() }, Token);
+        var writers = Enumerable.Range(0, 128).Select(async w =>
+        {
+            for (var i = 0; i < (AuditLog.OpenIntentsSaveInterval / 128) + 8; i++)
+            {
+                await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now() }, Token);
+            }
+        });
+        await Task.WhenAll(writers);
+
+        // Read while the server still runs: a crash now would leave this save, not one from the stop.
+        await using var connection = await new AuditStore(Path.Combine(data.Path, "audit.db")).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        var saved = AuditStore.ReadOpenIntents(connection, null);
+        Assert.NotNull(saved);
+        Assert.True(saved.Value.ThroughSequence > AuditLog.OpenIntentsSaveInterval, $"saved through {saved.Value.ThroughSequence}");
+        Assert.Equal([open], saved.Value.Open);
+    }
+
+    [Fact]
     public async Task AfterACrash_TheRecordsSinceTheLastSave_AreReadToFindTheOpenIntents()
     {
         using var data = new TemporaryDirectory();
