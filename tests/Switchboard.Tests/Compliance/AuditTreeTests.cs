@@ -266,6 +266,30 @@ public sealed class AuditTreeTests
     }
 
     [Fact]
+    public async Task AProofOverAMissingTile_IsAClear500_NotAStackTrace()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+        using var http = server.CreateHttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/audit/proof/300", UriKind.Relative), Token)).StatusCode);
+
+        // The proof of record 300 needs the subtree of records 0–255, which is a stored tile.
+        await ExecuteAsync(Path.Combine(data.Path, "audit.db"), "DELETE FROM audit_tree WHERE height = 8 AND idx = 0;");
+        using var response = await http.GetAsync(new Uri("/audit/proof/300", UriKind.Relative), Token);
+        var body = await response.Content.ReadAsStringAsync(Token);
+        Assert.Equal(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("audit verify", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
+
+        // A proof that needs no stored tile is still served.
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/audit/proof/5", UriKind.Relative), Token)).StatusCode);
+    }
+
+    [Fact]
     public async Task AuditVerify_ChecksTheStoredTiles_ThatProofsAreServedFrom()
     {
         using var data = new TemporaryDirectory();

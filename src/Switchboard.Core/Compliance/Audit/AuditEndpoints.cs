@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Security;
 
@@ -13,7 +14,7 @@ namespace Switchboard.Compliance.Audit;
 /// <c>GET /audit/proof/{seq}</c>: the record, its RFC 6962 inclusion proof and the signed checkpoint it is proven
 /// against. With authentication on it needs a bearer token with the scope <c>audit:read</c>.
 /// </summary>
-internal static class AuditEndpoints
+internal static partial class AuditEndpoints
 {
     public const string ProofPath = "/audit/proof/{seq}";
     public const string ReadScope = "audit:read";
@@ -37,7 +38,19 @@ internal static class AuditEndpoints
             return;
         }
 
-        var proof = await log.GetProofAsync(sequence, context.RequestAborted);
+        AuditProof? proof;
+        try
+        {
+            proof = await log.GetProofAsync(sequence, context.RequestAborted);
+        }
+        catch (InvalidDataException ex)
+        {
+            // A stored hash the path needs is missing (rows deleted from the file): say so, without the details.
+            Log.ProofUnavailable(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditEndpoints)), sequence, ex.Message);
+            await Problem(context, 500, "The audit log's stored tree is incomplete, so no proof can be built; an operator should run `switchboard audit verify`.");
+            return;
+        }
+
         if (proof is null)
         {
             await Problem(context, 404, "No such audit record.");
@@ -109,5 +122,11 @@ internal static class AuditEndpoints
     {
         context.Response.StatusCode = status;
         return SecurityEndpoints.WriteJsonAsync(context, new JsonObject { ["status"] = status, ["detail"] = detail }, "application/problem+json");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 7401, EventName = "AuditProofUnavailable", Level = LogLevel.Error, Message = "Audit: no inclusion proof for record {Sequence}: {Reason}")]
+        public static partial void ProofUnavailable(ILogger logger, long sequence, string reason);
     }
 }
