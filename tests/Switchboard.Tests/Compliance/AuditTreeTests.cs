@@ -218,6 +218,15 @@ public sealed class AuditTreeTests
         Assert.Equal([open], saved.Value.Open);
     }
 
+    [Theory]
+    [InlineData("""{"kind":"call.intent","seq":4}""", "call.intent", null)]
+    [InlineData("""{"arguments":{"intent":99,"kind":"start","list":[1,{"intent":7}]},"intent":3,"kind":"call.outcome","seq":4}""", "call.outcome", 3L)]
+    [InlineData("""{"intent":"3","kind":7}""", null, null)]
+    [InlineData("""{"kind":"start""", null, null)]
+    [InlineData("""[1,2]""", null, null)]
+    public void TheRecordScan_ReadsOnlyTheTopLevelKindAndIntent(string record, string? kind, long? intent)
+        => Assert.Equal((kind, intent), AuditLog.KindAndIntent(record));
+
     [Fact]
     public async Task AfterACrash_TheRecordsSinceTheLastSave_AreReadToFindTheOpenIntents()
     {
