@@ -177,9 +177,15 @@ public sealed partial class AuditLog : IAsyncDisposable
         // The path is read from the store (at most 128 hashes per subtree on it), on a connection of its own: the writer is
         // never held up, whatever the size of the log.
         await using var connection = await Store.OpenAsync(create: false, _options.WriteTimeout, cancellationToken);
-        var path = MerkleTree.InclusionProof((start, height) => AuditTreeFrontier.ReadPerfectSubtree(connection, start, height), sequence, checkpoint.TreeSize);
         var record = await AuditStore.ReadRecordAsync(connection, sequence, cancellationToken);
-        return record is null ? null : new AuditProof(record, checkpoint.TreeSize, checkpoint.RootHash, path, checkpoint);
+        if (record is null)
+        {
+            // Pruned into an archive (`audit prune`): its proof is built from the archive and the kept tiles, not here.
+            return null;
+        }
+
+        var path = MerkleTree.InclusionProof((start, height) => AuditTreeFrontier.ReadPerfectSubtree(connection, start, height), sequence, checkpoint.TreeSize);
+        return new AuditProof(record, checkpoint.TreeSize, checkpoint.RootHash, path, checkpoint);
     }
 
     public async ValueTask DisposeAsync()
@@ -473,20 +479,22 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
+    private void TrackOpenIntent(long sequence, string? kind, long? intent) => TrackOpenIntent(_openIntents, sequence, kind, intent);
+
     /// <summary>A start record closes the previous run (its open intents were just marked incomplete); an outcome closes its intent.</summary>
-    private void TrackOpenIntent(long sequence, string? kind, long? intent)
+    internal static void TrackOpenIntent(HashSet<long> open, long sequence, string? kind, long? intent)
     {
         if (kind == "start")
         {
-            _openIntents.Clear();
+            open.Clear();
         }
         else if (kind == "call.intent")
         {
-            _openIntents.Add(sequence);
+            open.Add(sequence);
         }
         else if (intent is { } referenced)
         {
-            _openIntents.Remove(referenced);
+            open.Remove(referenced);
         }
     }
 

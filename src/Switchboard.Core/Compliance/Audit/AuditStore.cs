@@ -60,6 +60,15 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
                 open        TEXT NOT NULL
             ) STRICT;
             """),
+        (3, "audit_pruned", """
+            CREATE TABLE audit_pruned (
+                id          INTEGER PRIMARY KEY CHECK (id = 1),
+                before_seq  INTEGER NOT NULL,
+                chain_hash  BLOB NOT NULL,
+                pruned_at   TEXT NOT NULL,
+                archive     TEXT NOT NULL
+            ) STRICT;
+            """),
     ];
 
     /// <summary>Opens a connection, creating the file and applying migrations when <paramref name="create"/> is true.</summary>
@@ -248,6 +257,25 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         }
     }
 
+    /// <summary>
+    /// Where the log starts after <c>audit prune</c>: the first record still stored and the chain hash of the record before
+    /// it (null when nothing was pruned, also on a database from before pruning existed).
+    /// </summary>
+    internal static (long Before, byte[] ChainHash, string PrunedAt, string Archive)? ReadPruned(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_pruned';";
+        if ((long)command.ExecuteScalar()! == 0)
+        {
+            return null;
+        }
+
+        command.CommandText = "SELECT before_seq, chain_hash, pruned_at, archive FROM audit_pruned WHERE id = 1;";
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), reader.GetString(3)) : null;
+    }
+
     /// <summary>The saved set of open intents: which calls had no outcome record among the records before <c>ThroughSequence</c>.</summary>
     internal static (long ThroughSequence, List<long> Open)? ReadOpenIntents(SqliteConnection connection, SqliteTransaction? transaction)
     {
@@ -307,9 +335,10 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     }
 
     /// <summary>The newest checkpoint (null when there is none): one row, however many a long-running log has signed.</summary>
-    public static async Task<StoredCheckpoint?> ReadLatestCheckpointAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    public static async Task<StoredCheckpoint?> ReadLatestCheckpointAsync(SqliteConnection connection, CancellationToken cancellationToken, SqliteTransaction? transaction = null)
     {
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws FROM audit_checkpoints ORDER BY id DESC LIMIT 1;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)

@@ -65,6 +65,29 @@ public static class AuditVerifier
         var tiles = new List<AuditTile>();
         var chain = new byte[32];
         long index = 0;
+
+        // After `audit prune` the log starts later: the chain continues from the last pruned record's hash and the tree from
+        // the stored tiles of the pruned records, both checked below against every later signed root.
+        long first = 0;
+        if (AuditStore.ReadPruned(connection, null) is { } pruned)
+        {
+            first = index = pruned.Before;
+            chain = pruned.ChainHash;
+            try
+            {
+                tree = AuditTreeFrontier.Load(connection, null, first);
+            }
+            catch (InvalidDataException ex)
+            {
+                return Fail(first, checkpoints, $"the tree tiles of the pruned records 0 to {first - 1} are incomplete: {ex.Message}", warnings, first);
+            }
+
+            warnings.Add($"records 0 to {first - 1} were pruned on {pruned.PrunedAt} into {pruned.Archive}; they are checked here through their tree tiles and the signed roots");
+            if (sizes.Contains(first))
+            {
+                roots[first] = tree.Root();
+            }
+        }
         await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, cancellationToken))
         {
             if (row.Sequence != index)
@@ -109,7 +132,13 @@ public static class AuditVerifier
         }
 
         long verifiedSize = 0;
-        foreach (var checkpoint in checkpoints.OrderBy(c => c.TreeSize))
+        var archivedOnly = checkpoints.Count(c => c.TreeSize < first);
+        if (archivedOnly > 0)
+        {
+            warnings.Add($"{archivedOnly} checkpoint(s) sign only a prefix of the pruned records and are checked for their signature only");
+        }
+
+        foreach (var checkpoint in checkpoints.Where(c => c.TreeSize >= first).OrderBy(c => c.TreeSize))
         {
             if (checkpoint.TreeSize > records)
             {
@@ -126,23 +155,25 @@ public static class AuditVerifier
 
         // The stored tree tiles are what inclusion proofs are served from: each must be the subtree the records give.
         var stored = AuditStore.ReadAllTiles(connection);
+        var missing = 0;
         foreach (var tile in tiles)
         {
             if (!stored.TryGetValue((tile.Height, tile.Index), out var hash))
             {
+                missing++;
                 continue;
             }
 
             if (!hash.AsSpan().SequenceEqual(tile.Hash))
             {
-                var first = tile.Index << tile.Height;
-                return Fail(first, checkpoints, $"the stored tree tile of records {first} to {((tile.Index + 1) << tile.Height) - 1} does not match them: inclusion proofs served from it would not verify (the records themselves are intact)", warnings, records);
+                var firstOfTile = tile.Index << tile.Height;
+                return Fail(firstOfTile, checkpoints, $"the stored tree tile of records {firstOfTile} to {((tile.Index + 1) << tile.Height) - 1} does not match them: inclusion proofs served from it would not verify (the records themselves are intact)", warnings, records);
             }
         }
 
-        if (stored.Count < tiles.Count)
+        if (missing > 0)
         {
-            warnings.Add($"{tiles.Count - stored.Count} tree tile(s) not stored yet; the server stores them at its next start");
+            warnings.Add($"{missing} tree tile(s) not stored yet; the server stores them at its next start");
         }
 
         if (checkpoints.Count == 0)

@@ -10,8 +10,8 @@ using Switchboard.Security;
 namespace Switchboard.Hosting.Cli;
 
 /// <summary>
-/// <c>switchboard policy show</c>, <c>switchboard audit verify</c> and <c>switchboard audit export</c>: offline commands
-/// against the data folder and configuration a server uses.
+/// <c>switchboard policy show</c>, <c>switchboard audit verify</c>, <c>switchboard audit export</c> and
+/// <c>switchboard audit prune</c>: commands against the data folder and configuration a server uses.
 /// </summary>
 internal static class ComplianceCommands
 {
@@ -120,8 +120,29 @@ internal static class ComplianceCommands
             return 0;
         }, ct));
 
+        var (pruneData, pruneConfig) = Common();
+        var before = new Option<long>("--before") { Description = "Prune the records before this sequence number (rounded down to a multiple of 256).", Required = true };
+        var archive = new Option<string>("--archive") { Description = "A new file to move the pruned records to (JSON lines, each record exactly as hashed).", Required = true };
+        var prune = new Command("prune", "Move the oldest records into an archive file; the log stays verifiable (their tree tiles and last chain hash are kept). Safe while the server runs.") { pruneData, pruneConfig, before, archive };
+        prune.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(pruneData), parse.GetValue(pruneConfig), async services =>
+        {
+            var (store, _) = Locate(services);
+            try
+            {
+                var result = await AuditPruner.PruneAsync(store, parse.GetValue(before), parse.GetValue(archive)!, TimeProvider.System, ct);
+                Console.WriteLine($"pruned records {result.From} to {result.Before - 1} into {result.Archive}; the log now starts at record {result.Before}");
+                return 0;
+            }
+            catch (AuditPruneRefusedException ex)
+            {
+                await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
+                return SwitchboardCommandLine.UsageError;
+            }
+        }, ct));
+
         command.Subcommands.Add(verify);
         command.Subcommands.Add(export);
+        command.Subcommands.Add(prune);
         return command;
     }
 

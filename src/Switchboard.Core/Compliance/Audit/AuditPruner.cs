@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Switchboard.Compliance.Audit;
+
+/// <summary>A prune that must not happen; the message says why (shown to the operator as is).</summary>
+public sealed class AuditPruneRefusedException(string message) : Exception(message);
+
+/// <summary>What <see cref="AuditPruner.PruneAsync"/> did.</summary>
+public sealed record AuditPruneResult(long From, long Before, string Archive);
+
+/// <summary>
+/// <c>switchboard audit prune</c>: moves the oldest records out of the database into an archive file (JSON lines, each
+/// record exactly as hashed, fsynced before anything is deleted) so the file stops growing without bound. What stays
+/// verifiable: the stored tree tiles of the pruned records are kept (32 bytes per 256 records), so every retained record's
+/// inclusion proof and every later signed root are computed as before; the chain hash of the last pruned record is kept,
+/// so <c>audit verify</c> checks the chain from the first retained record on; and the archive can be checked against the
+/// kept tiles by anyone holding it. Only records a signed checkpoint already covers, and whose open intents the server
+/// has saved, are pruned; the cut is rounded down to a multiple of 256 (a whole tile). Safe while a server runs on the
+/// folder: it all happens in one write transaction.
+/// </summary>
+public static class AuditPruner
+{
+    public static async Task<AuditPruneResult> PruneAsync(AuditStore store, long before, string archivePath, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        archivePath = Path.GetFullPath(archivePath);
+        if (File.Exists(archivePath))
+        {
+            throw new AuditPruneRefusedException($"{archivePath} exists; name a new archive file.");
+        }
+
+        before = before / AuditTreeFrontier.TileWidth * AuditTreeFrontier.TileWidth;
+        await using var connection = await store.OpenAsync(create: true, TimeSpan.FromSeconds(30), cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var (last, _) = AuditStore.ReadLast(connection, transaction);
+        var size = (last ?? -1) + 1;
+        var from = AuditStore.ReadPruned(connection, transaction)?.Before ?? 0;
+        if (before <= from)
+        {
+            throw new AuditPruneRefusedException($"nothing to prune before record {before} (rounded down to a multiple of {AuditTreeFrontier.TileWidth}); the log starts at record {from}.");
+        }
+
+        var checkpoint = await AuditStore.ReadLatestCheckpointAsync(connection, cancellationToken, transaction);
+        if (checkpoint is null || checkpoint.TreeSize < before)
+        {
+            throw new AuditPruneRefusedException($"only records a signed checkpoint covers can be pruned; the newest checkpoint covers {checkpoint?.TreeSize ?? 0} of {size} records.");
+        }
+
+        if (AuditStore.ReadOpenIntents(connection, transaction) is not { } saved)
+        {
+            throw new AuditPruneRefusedException("this log has never been opened by a server of this version; start the server once first.");
+        }
+
+        // The next start finds calls that never finished from the saved set and the records after it: carry the set past
+        // the records about to go (the server's own later saves account for everything after them too).
+        if (saved.ThroughSequence < before)
+        {
+            var open = new HashSet<long>(saved.Open);
+            foreach (var row in AuditStore.StreamRecords(connection, transaction, saved.ThroughSequence))
+            {
+                if (row.Sequence >= before)
+                {
+                    break;
+                }
+
+                var (kind, intent) = AuditLog.KindAndIntent(row.Record);
+                AuditLog.TrackOpenIntent(open, row.Sequence, kind, intent);
+            }
+
+            AuditStore.SaveOpenIntents(connection, transaction, before, open);
+        }
+
+        // The tiles that will stand for the pruned records must all be there before any record goes.
+        AuditTreeFrontier.Backfill(connection, transaction, size);
+        var created = false;
+        try
+        {
+            byte[]? chain = null;
+            using (var file = new FileStream(archivePath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var writer = new StreamWriter(file, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)) { NewLine = "\n" })
+            {
+                created = true;
+                var expected = from;
+                foreach (var row in AuditStore.StreamRecords(connection, transaction, from))
+                {
+                    if (row.Sequence >= before)
+                    {
+                        break;
+                    }
+
+                    if (row.Sequence != expected)
+                    {
+                        throw new InvalidDataException($"The audit log has no record {expected}; run `switchboard audit verify`.");
+                    }
+
+                    await writer.WriteLineAsync(row.Record);
+                    chain = row.ChainHash;
+                    expected++;
+                }
+
+                if (expected != before)
+                {
+                    throw new InvalidDataException($"The audit log has no record {expected}; run `switchboard audit verify`.");
+                }
+
+                await writer.FlushAsync(cancellationToken);
+#pragma warning disable CA1849 // fsync has no asynchronous form; the archive must be on disk before a record is deleted.
+                file.Flush(flushToDisk: true);
+#pragma warning restore CA1849
+            }
+
+            await using (var record = connection.CreateCommand())
+            {
+                record.Transaction = transaction;
+                record.CommandText = """
+                    INSERT INTO audit_pruned (id, before_seq, chain_hash, pruned_at, archive) VALUES (1, $before, $chain, $at, $archive)
+                    ON CONFLICT (id) DO UPDATE SET before_seq = excluded.before_seq, chain_hash = excluded.chain_hash, pruned_at = excluded.pruned_at, archive = excluded.archive;
+                    DELETE FROM audit_log WHERE seq < $before;
+                    """;
+                record.Parameters.AddWithValue("$before", before);
+                record.Parameters.AddWithValue("$chain", chain!);
+                record.Parameters.AddWithValue("$at", timeProvider.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+                record.Parameters.AddWithValue("$archive", archivePath);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch when (created)
+        {
+            // Nothing was deleted: the archive would only mislead.
+            File.Delete(archivePath);
+            throw;
+        }
+
+        return new AuditPruneResult(from, before, archivePath);
+    }
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Switchboard.Compliance.Audit;
+using Switchboard.Tests.TestSupport;
+
+namespace Switchboard.Tests.Compliance;
+
+/// <summary>
+/// <c>switchboard audit prune</c>: the oldest records move into an archive that holds them exactly as hashed, the log
+/// stays verifiable (chain from the last pruned hash, tree from the kept tiles, both tied to the signed roots), retained
+/// records keep proofs that verify, pruned ones answer 404, a running server goes on, and every unsafe prune is refused.
+/// </summary>
+public sealed class AuditPruneTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Prune_WhileTheServerRuns_ArchivesExactly_AndLeavesAVerifiableLogWithProofs()
+    {
+        using var data = new TemporaryDirectory();
+        var archive = Path.Combine(data.Path, "archive-1.jsonl");
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            var open = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now() }, Token);
+            var closed = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now() }, Token);
+            await NotesAsync(log, 1_000);
+            await log.AppendAsync(new JsonObject { ["kind"] = "call.outcome", ["time"] = log.Now(), ["intent"] = closed }, Token);
+            Assert.NotNull(await log.CheckpointAsync(Token));
+            var before = await ReadRecordsAsync(log.Store);
+
+            var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "600", "--archive", archive);
+            Assert.True(exit == 0, output);
+            Assert.Contains("pruned records 0 to 511", output, StringComparison.Ordinal);
+
+            // The archive holds records 0–511 byte for byte; their leaves give the kept tiles (and so the signed roots).
+            var lines = await File.ReadAllLinesAsync(archive, Token);
+            Assert.Equal(before.Take(512).Select(r => r.Record), lines);
+            var archivedLeaves = lines.Select(l => MerkleTree.LeafHash(Encoding.UTF8.GetBytes(l))).ToList();
+            Assert.Equal(before.Take(512).Select(r => r.LeafHash), archivedLeaves);
+            var after = await ReadRecordsAsync(log.Store);
+            Assert.Equal(512, after[0].Sequence);
+
+            // Which calls never finished is carried past the pruned records (a crash now must still find the open one).
+            await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+            {
+                var saved = AuditStore.ReadOpenIntents(connection, null);
+                Assert.True(saved!.Value.ThroughSequence >= 512, $"saved through {saved.Value.ThroughSequence}");
+                Assert.Equal([open, closed], saved.Value.Open.Order());
+            }
+
+            // The running server goes on: new records, a new checkpoint over the whole tree, proofs of retained records.
+            await NotesAsync(log, 300);
+            var checkpoint = await log.CheckpointAsync(Token);
+            var leaves = archivedLeaves.Concat((await ReadRecordsAsync(log.Store)).Select(r => r.LeafHash)).ToList();
+            Assert.Equal(checkpoint!.TreeSize, leaves.Count);
+            Assert.Equal(MerkleTree.Root(leaves, leaves.Count), checkpoint.RootHash);
+            foreach (var seq in new long[] { 512, 700, 1_100 })
+            {
+                var proof = await log.GetProofAsync(seq, Token);
+                Assert.True(MerkleTree.VerifyInclusion(leaves[(int)seq], seq, proof!.TreeSize, proof.Path, proof.RootHash));
+            }
+
+            using var http = server.CreateHttpClient();
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/audit/proof/100", UriKind.Relative), Token)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/audit/proof/600", UriKind.Relative), Token)).StatusCode);
+        }
+
+        var (verifyExit, verifyOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(verifyExit == 0, verifyOutput);
+        Assert.Contains("records 0 to 511 were pruned", verifyOutput, StringComparison.Ordinal);
+
+        // And it starts again on the pruned log.
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            Assert.NotNull(await server.GetRequiredService<AuditLog>().CheckpointAsync(Token));
+        }
+
+        (verifyExit, verifyOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(verifyExit == 0, verifyOutput);
+    }
+
+    [Fact]
+    public async Task AfterAPrune_TamperingWithTheKeptChainHashOrTiles_FailsVerification()
+    {
+        using var data = new TemporaryDirectory();
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await NotesAsync(log, 600);
+            Assert.NotNull(await log.CheckpointAsync(Token));
+        }
+
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "a.jsonl"));
+        Assert.True(exit == 0, output);
+        var path = Path.Combine(data.Path, "audit.db");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+
+        await ExecuteAsync(path, "CREATE TABLE kept AS SELECT chain_hash FROM audit_pruned; UPDATE audit_pruned SET chain_hash = zeroblob(32);");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("FAILED at index 512", output, StringComparison.Ordinal);
+
+        // The chain hash put back, a kept tile of the pruned records rewritten: the chain holds, the signed root does not.
+        await ExecuteAsync(path, "UPDATE audit_pruned SET chain_hash = (SELECT chain_hash FROM kept); DROP TABLE kept;");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+        await ExecuteAsync(path, "UPDATE audit_tree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1;");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("do not match the signed checkpoint", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnsafePrunes_AreRefused_AndLeaveTheLogAsItWas()
+    {
+        using var data = new TemporaryDirectory();
+        var existing = Path.Combine(data.Path, "taken.jsonl");
+        await File.WriteAllTextAsync(existing, "keep me", Token);
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await NotesAsync(log, 300);
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        await NotesAsync(log, 300);
+        var size = log.Size;
+
+        var cases = new (string Before, string Archive, string Reason)[]
+        {
+            ("512", Path.Combine(data.Path, "x.jsonl"), "signed checkpoint covers"),
+            ("255", Path.Combine(data.Path, "y.jsonl"), "nothing to prune"),
+            ("256", existing, "exists"),
+        };
+        foreach (var (before, archive, reason) in cases)
+        {
+            var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", before, "--archive", archive);
+            Assert.Equal(2, exit);
+            Assert.Contains(reason, output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("keep me", await File.ReadAllTextAsync(existing, Token));
+        Assert.False(File.Exists(Path.Combine(data.Path, "x.jsonl")));
+        Assert.False(File.Exists(Path.Combine(data.Path, "y.jsonl")));
+        await using var connection = await new AuditStore(Path.Combine(data.Path, "audit.db")).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        Assert.Null(AuditStore.ReadPruned(connection, null));
+        Assert.Equal(size, (await ReadRecordsAsync(log.Store)).Count);
+    }
+
+    private static Task NotesAsync(AuditLog log, int count)
+        => Task.WhenAll(Enumerable.Range(0, count).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+
+    private static async Task<List<StoredAuditRecord>> ReadRecordsAsync(AuditStore store)
+    {
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+        var rows = new List<StoredAuditRecord>();
+        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    private static async Task ExecuteAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync(Token);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Token);
+    }
+}
