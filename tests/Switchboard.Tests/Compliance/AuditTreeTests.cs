@@ -450,6 +450,63 @@ public sealed class AuditTreeTests
         Assert.DoesNotContain("tile", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AHoleBelowStoredTiles_IsRefilled_WhenLookedFor()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        var leaves = await WriteLegacyLogAsync(path, 600);
+        await using var connection = await new AuditStore(path).OpenAsync(create: true, TimeSpan.FromSeconds(5), Token);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token);
+        Assert.Equal(2, AuditTreeFrontier.Backfill(connection, transaction, 600));
+        await using (var delete = connection.CreateCommand())
+        {
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM audit_tree WHERE height = 8 AND idx = 0;";
+            await delete.ExecuteNonQueryAsync(Token);
+        }
+
+        // The writer's catch-up path looks only past the highest tile; a start (or a reload, or a prune) finds the hole.
+        Assert.Equal(0, AuditTreeFrontier.Backfill(connection, transaction, 600));
+        Assert.Equal(2, AuditTreeFrontier.Backfill(connection, transaction, 600, findHoles: true));
+        await transaction.CommitAsync(Token);
+        Assert.Equal(ReferenceHash(leaves, 0, 600), MerkleTree.RangeHash((start, height) => AuditTreeFrontier.ReadPerfectSubtree(connection, start, height), 0, 600));
+    }
+
+    [Fact]
+    public async Task TilesBeyondATruncatedLog_AreDropped_NotSignedOver()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        await WriteLegacyLogAsync(path, 600);
+        await using (var connection = await new AuditStore(path).OpenAsync(create: true, TimeSpan.FromSeconds(5), Token))
+        {
+            await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(Token))
+            {
+                AuditTreeFrontier.Backfill(connection, transaction, 600);
+                await transaction.CommitAsync(Token);
+            }
+
+            // The tail cut off: tile 1 (records 256–511) now covers records that are gone.
+            await using var truncate = connection.CreateCommand();
+            truncate.CommandText = "DELETE FROM audit_log WHERE seq >= 300;";
+            await truncate.ExecuteNonQueryAsync(Token);
+        }
+
+        // A server of this version opens the truncated log (and drops the tile that covers missing records); then a writer
+        // that stores no tiles appends other records over the same positions.
+        await using (var first = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+        }
+
+        await PeerAppendAsync(path, 300);
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        var checkpoint = await log.CheckpointAsync(Token);
+        var all = await ReadLeafHashesAsync(log.Store);
+        Assert.Equal(ReferenceHash(all, 0, (int)checkpoint!.TreeSize), checkpoint.RootHash);
+    }
+
     /// <summary>RFC 9162 §2.1.1, written out with no code shared with the server's tree.</summary>
     private static byte[] ReferenceHash(List<byte[]> leaves, int start, int end)
     {

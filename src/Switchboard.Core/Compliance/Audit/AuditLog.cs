@@ -95,6 +95,10 @@ public sealed partial class AuditLog : IAsyncDisposable
         await using (var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken))
         {
             var built = LoadDerivedState(transaction);
+
+            // One checkpoint is signed a minute (Audit:CheckpointInterval), half a million a year: only the newest is read,
+            // in the same transaction, so it covers no record this start has not seen.
+            _latestCheckpoint = await AuditStore.ReadLatestCheckpointAsync(_connection, cancellationToken, transaction);
             await transaction.CommitAsync(cancellationToken);
             previousSize = _nextSequence;
             if (built > 0)
@@ -105,8 +109,6 @@ public sealed partial class AuditLog : IAsyncDisposable
             incomplete = [.. _openIntents.Order()];
         }
 
-        // One checkpoint is signed a minute (Audit:CheckpointInterval), half a million a year: only the newest is read.
-        _latestCheckpoint = await AuditStore.ReadLatestCheckpointAsync(_connection, cancellationToken);
         LoadExportedKids();
 
         _writer = new Thread(RunWriter) { IsBackground = true, Name = "audit-writer" };
@@ -390,7 +392,8 @@ public sealed partial class AuditLog : IAsyncDisposable
         _chainHead = chain ?? new byte[32];
         _nextSequence = size;
         Volatile.Write(ref _size, size);
-        var built = AuditTreeFrontier.Backfill(_connection!, transaction, size);
+        AuditStore.DeleteTilesBeyond(_connection!, transaction, size);
+        var built = AuditTreeFrontier.Backfill(_connection!, transaction, size, findHoles: true);
         _tree = AuditTreeFrontier.Load(_connection!, transaction, size);
         _openIntents.Clear();
         if (AuditStore.ReadOpenIntents(_connection!, transaction) is { } saved && saved.ThroughSequence <= size)
@@ -469,8 +472,9 @@ public sealed partial class AuditLog : IAsyncDisposable
 
             return (kind, intent);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // Not JSON, or a name or value no record of ours holds (a lone surrogate escape): not an intent or an outcome.
             return (null, null);
         }
         finally

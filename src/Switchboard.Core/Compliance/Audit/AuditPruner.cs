@@ -74,7 +74,7 @@ public static class AuditPruner
         }
 
         // The tiles that will stand for the pruned records must all be there before any record goes.
-        AuditTreeFrontier.Backfill(connection, transaction, size);
+        AuditTreeFrontier.Backfill(connection, transaction, size, findHoles: true);
         var created = false;
         try
         {

@@ -202,15 +202,23 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     }
 
     /// <summary>
-    /// The index of the first tile of <paramref name="height"/> not stored: tiles are written in order, so normally their
-    /// count; a hole (a rolled-back tile below stored ones) is looked for only when the count and the highest index disagree.
+    /// The index of the first tile of <paramref name="height"/> not stored. Tiles are written in order, so it is normally
+    /// the highest index plus one; with <paramref name="findHoles"/> (at start, after a failure, before a prune) a tile
+    /// missing below stored ones is looked for too — a count of the level's tiles, and a scan only when it disagrees.
     /// </summary>
-    internal static long FirstMissingTile(SqliteConnection connection, SqliteTransaction? transaction, int height)
+    internal static long FirstMissingTile(SqliteConnection connection, SqliteTransaction? transaction, int height, bool findHoles)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE height = $height;";
         command.Parameters.AddWithValue("$height", height);
+        if (!findHoles)
+        {
+            // The writer's catch-up path: one index lookup, whatever the size of the log.
+            command.CommandText = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE height = $height;";
+            return (long)command.ExecuteScalar()!;
+        }
+
+        command.CommandText = "SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE height = $height;";
         long count, end;
         using (var reader = command.ExecuteReader())
         {
@@ -232,6 +240,16 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         }
 
         return expected;
+    }
+
+    /// <summary>Deletes tiles that cover records the log does not hold (only a truncated or tampered file has any).</summary>
+    internal static void DeleteTilesBeyond(SqliteConnection connection, SqliteTransaction transaction, long size)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM audit_tree WHERE idx >= ($size >> height);";
+        command.Parameters.AddWithValue("$size", size);
+        command.ExecuteNonQuery();
     }
 
     /// <summary>Inserts tiles inside the caller's write transaction.</summary>

@@ -115,15 +115,16 @@ internal sealed class AuditTreeFrontier
     /// <summary>
     /// Stores every tile a log of <paramref name="size"/> records should have and does not (a log written before tiles
     /// existed, or by an older version sharing the data folder), level by level from the one below. Inside the caller's
-    /// write transaction. Returns how many tiles it wrote.
+    /// write transaction. With <paramref name="findHoles"/> it also refills a tile missing below stored ones. Returns how
+    /// many tiles it wrote.
     /// </summary>
-    public static long Backfill(SqliteConnection connection, SqliteTransaction transaction, long size)
+    public static long Backfill(SqliteConnection connection, SqliteTransaction transaction, long size, bool findHoles = false)
     {
         long written = 0;
         for (var height = TileHeight; (size >> height) > 0; height += TileHeight)
         {
             var expected = size >> height;
-            var have = AuditStore.FirstMissingTile(connection, transaction, height);
+            var have = AuditStore.FirstMissingTile(connection, transaction, height, findHoles);
             if (have >= expected)
             {
                 continue;
