@@ -115,6 +115,48 @@ public sealed class AuditPruneTests
     }
 
     [Fact]
+    public async Task EachArchive_VerifiesAgainstWhatTheLogKept_AndATamperedOrCutArchiveDoesNot()
+    {
+        using var data = new TemporaryDirectory();
+        var (first, second) = (Path.Combine(data.Path, "a1.jsonl"), Path.Combine(data.Path, "a2.jsonl"));
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await NotesAsync(log, 1_000);
+            Assert.NotNull(await log.CheckpointAsync(Token));
+            foreach (var (before, archive) in new[] { ("512", first), ("800", second) })
+            {
+                var (pruneExit, pruneOutput) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", before, "--archive", archive);
+                Assert.True(pruneExit == 0, pruneOutput);
+            }
+        }
+
+        foreach (var (archive, count) in new[] { (first, 512), (second, 256) })
+        {
+            var (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", archive);
+            Assert.True(exit == 0, output);
+            Assert.Contains($"ok: {count} archived records", output, StringComparison.Ordinal);
+        }
+
+        var lines = await File.ReadAllLinesAsync(second, Token);
+        var tampered = Path.Combine(data.Path, "tampered.jsonl");
+        await File.WriteAllLinesAsync(tampered, lines.Select((l, i) => i == 100 ? l.Replace("\"n\":", "\"n\":1", StringComparison.Ordinal) : l), Token);
+        var (tamperedExit, tamperedOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", tampered);
+        Assert.Equal(1, tamperedExit);
+        Assert.Contains("FAILED at index 512", tamperedOutput, StringComparison.Ordinal);
+
+        var cut = Path.Combine(data.Path, "cut.jsonl");
+        await File.WriteAllLinesAsync(cut, lines.Take(200), Token);
+        var (cutExit, cutOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", cut);
+        Assert.Equal(1, cutExit);
+        Assert.Contains("truncated", cutOutput, StringComparison.Ordinal);
+
+        var (verifyExit, verifyOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(verifyExit == 0, verifyOutput);
+        Assert.Contains("records 0 to 767 were pruned", verifyOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnsafePrunes_AreRefused_AndLeaveTheLogAsItWas()
     {
         using var data = new TemporaryDirectory();

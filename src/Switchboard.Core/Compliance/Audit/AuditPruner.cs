@@ -116,8 +116,7 @@ public static class AuditPruner
             {
                 record.Transaction = transaction;
                 record.CommandText = """
-                    INSERT INTO audit_pruned (id, before_seq, chain_hash, pruned_at, archive) VALUES (1, $before, $chain, $at, $archive)
-                    ON CONFLICT (id) DO UPDATE SET before_seq = excluded.before_seq, chain_hash = excluded.chain_hash, pruned_at = excluded.pruned_at, archive = excluded.archive;
+                    INSERT INTO audit_pruned (before_seq, chain_hash, pruned_at, archive) VALUES ($before, $chain, $at, $archive);
                     DELETE FROM audit_log WHERE seq < $before;
                     """;
                 record.Parameters.AddWithValue("$before", before);

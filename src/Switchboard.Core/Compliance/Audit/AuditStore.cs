@@ -62,8 +62,7 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
             """),
         (3, "audit_pruned", """
             CREATE TABLE audit_pruned (
-                id          INTEGER PRIMARY KEY CHECK (id = 1),
-                before_seq  INTEGER NOT NULL,
+                before_seq  INTEGER PRIMARY KEY NOT NULL,
                 chain_hash  BLOB NOT NULL,
                 pruned_at   TEXT NOT NULL,
                 archive     TEXT NOT NULL
@@ -276,23 +275,34 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     }
 
     /// <summary>
-    /// Where the log starts after <c>audit prune</c>: the first record still stored and the chain hash of the record before
-    /// it (null when nothing was pruned, also on a database from before pruning existed).
+    /// Every <c>audit prune</c> so far, oldest first: the first record still stored after it, the chain hash of the last
+    /// record it archived, when, and into which file (empty when nothing was pruned, also on a database from before
+    /// pruning existed). The log now starts at the last one's <c>Before</c>.
     /// </summary>
-    internal static (long Before, byte[] ChainHash, string PrunedAt, string Archive)? ReadPruned(SqliteConnection connection, SqliteTransaction? transaction)
+    internal static List<(long Before, byte[] ChainHash, string PrunedAt, string Archive)> ReadPrunes(SqliteConnection connection, SqliteTransaction? transaction)
     {
+        var prunes = new List<(long, byte[], string, string)>();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_pruned';";
         if ((long)command.ExecuteScalar()! == 0)
         {
-            return null;
+            return prunes;
         }
 
-        command.CommandText = "SELECT before_seq, chain_hash, pruned_at, archive FROM audit_pruned WHERE id = 1;";
+        command.CommandText = "SELECT before_seq, chain_hash, pruned_at, archive FROM audit_pruned ORDER BY before_seq;";
         using var reader = command.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), reader.GetString(3)) : null;
+        while (reader.Read())
+        {
+            prunes.Add((reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), reader.GetString(3)));
+        }
+
+        return prunes;
     }
+
+    /// <summary>The latest <c>audit prune</c> (null when there was none).</summary>
+    internal static (long Before, byte[] ChainHash, string PrunedAt, string Archive)? ReadPruned(SqliteConnection connection, SqliteTransaction? transaction)
+        => ReadPrunes(connection, transaction) is { Count: > 0 } prunes ? prunes[^1] : null;
 
     /// <summary>The saved set of open intents: which calls had no outcome record among the records before <c>ThroughSequence</c>.</summary>
     internal static (long ThroughSequence, List<long> Open)? ReadOpenIntents(SqliteConnection connection, SqliteTransaction? transaction)

@@ -189,6 +189,94 @@ public static class AuditVerifier
         return new AuditVerification(true, records, checkpoints.Count, null, null, warnings, latest?.TreeSize, latest is null ? null : Convert.ToHexStringLower(latest.RootHash));
     }
 
+    /// <summary>
+    /// Verifies an archive that <c>audit prune</c> wrote against what the log kept of it: every line canonical and at its
+    /// own sequence number, the chain from the previous prune's kept hash (zeros for record 0) to this prune's kept hash,
+    /// and the leaves of every 256 records equal to the kept tile. A kept tile is tied to every later signed root, so an
+    /// archive that passes holds exactly the records those roots were signed over.
+    /// </summary>
+    public static async Task<AuditVerification> VerifyArchiveAsync(AuditStore store, string archivePath, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var warnings = new List<string>();
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
+        var prunes = AuditStore.ReadPrunes(connection, null);
+        int index = -1;
+        long first = 0, before = 0, seq = 0;
+        byte[] chain = [];
+        var tile = new List<byte[]>(AuditTreeFrontier.TileWidth);
+        await foreach (var line in File.ReadLinesAsync(archivePath, cancellationToken))
+        {
+            if (!CanonicalJson.IsCanonical(line, out var record) || record!["seq"] is not JsonValue value || !value.TryGetValue<long>(out var own))
+            {
+                return index < 0
+                    ? Fail(0, null, $"{archivePath} does not start with an audit record", warnings, 0)
+                    : Fail(seq, null, $"archived record {seq} is not in canonical form: modified", warnings, seq - first);
+            }
+
+            if (index < 0)
+            {
+                // The prune that archived from this record on: the one after the prune that ended here (or the first).
+                for (var i = 0; i < prunes.Count && index < 0; i++)
+                {
+                    index = (i == 0 ? 0 : prunes[i - 1].Before) == own ? i : -1;
+                }
+
+                if (index < 0)
+                {
+                    return Fail(own, null, $"no prune of this log archived records from {own} on", warnings, 0);
+                }
+
+                first = seq = own;
+                before = prunes[index].Before;
+                chain = index == 0 ? new byte[32] : prunes[index - 1].ChainHash;
+            }
+
+            if (seq >= before)
+            {
+                return Fail(seq, null, $"the archive holds more than records {first} to {before - 1}", warnings, seq - first);
+            }
+
+            if (own != seq)
+            {
+                return Fail(seq, null, $"archived record {seq} carries another sequence number: moved, missing or inserted", warnings, seq - first);
+            }
+
+            var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(line));
+            chain = AuditLog.ChainHash(chain, leaf);
+            tile.Add(leaf);
+            if (tile.Count == AuditTreeFrontier.TileWidth)
+            {
+                var stored = AuditStore.ReadHashes(connection, null, AuditTreeFrontier.TileHeight, seq >> AuditTreeFrontier.TileHeight, 1);
+                if (!stored[0].AsSpan().SequenceEqual(MerkleTree.PerfectRoot(tile, 0, tile.Count)))
+                {
+                    return Fail(seq + 1 - tile.Count, null, $"archived records {seq + 1 - tile.Count} to {seq} do not match the log's kept tile: modified", warnings, seq - first);
+                }
+
+                tile.Clear();
+            }
+
+            seq++;
+        }
+
+        if (index < 0)
+        {
+            return Fail(0, null, $"{archivePath} holds no audit record", warnings, 0);
+        }
+
+        if (seq != before)
+        {
+            return Fail(seq, null, $"the archive ends at record {seq - 1}; the prune archived up to {before - 1} (truncated)", warnings, seq - first);
+        }
+
+        if (!chain.AsSpan().SequenceEqual(prunes[index].ChainHash))
+        {
+            return Fail(first, null, $"the archive's hash chain does not end at the hash the log kept for record {before - 1}", warnings, seq - first);
+        }
+
+        return new AuditVerification(true, before - first, 0, null, null, warnings, null, null);
+    }
+
     /// <summary>Reads exported checkpoints (<c>checkpoints.jsonl</c>) from a folder; unreadable lines are reported.</summary>
     public static List<StoredCheckpoint> ReadExported(string directory, List<string> problems)
     {

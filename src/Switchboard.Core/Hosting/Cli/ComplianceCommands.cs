@@ -50,10 +50,30 @@ internal static class ComplianceCommands
         var (data, config) = Common();
         var checkpoints = new Option<string?>("--checkpoints") { Description = "Folder of exported checkpoints (checkpoints.jsonl, keys.jwks); default the configured Switchboard:Compliance:Audit:ExportDirectory." };
         var trusted = new Option<string?>("--trusted-keys") { Description = "A JWKS file of further trusted public keys (e.g. a saved /.well-known/jwks.json)." };
-        var verify = new Command("verify", "Recompute every hash and check every signed checkpoint; exit 0 when the log is intact, 1 with the first bad index when not.") { data, config, checkpoints, trusted };
+        var archiveFile = new Option<string?>("--archive") { Description = "Verify this archive that `audit prune` wrote, against the tiles and chain hash the log kept of it, instead of the log." };
+        var verify = new Command("verify", "Recompute every hash and check every signed checkpoint; exit 0 when the log is intact, 1 with the first bad index when not.") { data, config, checkpoints, trusted, archiveFile };
         verify.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
         {
             var (store, exportDirectory) = Locate(services);
+            if (parse.GetValue(archiveFile) is { } archived)
+            {
+                if (!File.Exists(archived))
+                {
+                    await Console.Error.WriteLineAsync($"switchboard: no file {archived}");
+                    return SwitchboardCommandLine.UsageError;
+                }
+
+                var checkedArchive = await AuditVerifier.VerifyArchiveAsync(store, archived, ct);
+                if (!checkedArchive.Ok)
+                {
+                    Console.WriteLine($"FAILED at index {checkedArchive.FirstBadIndex}: {checkedArchive.Problem}");
+                    return VerificationFailed;
+                }
+
+                Console.WriteLine($"ok: {checkedArchive.Records} archived records match the tiles and chain hash the log kept");
+                return 0;
+            }
+
             var folder = parse.GetValue(checkpoints) ?? exportDirectory;
             var problems = new List<string>();
             var exported = AuditVerifier.ReadExported(folder, problems);
