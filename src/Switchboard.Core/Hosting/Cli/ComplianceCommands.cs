@@ -45,7 +45,7 @@ internal static class ComplianceCommands
 
     private static Command Audit()
     {
-        var command = new Command("audit", "Verify and export the tamper-evident audit log.");
+        var command = new Command("audit", "Verify, export and prune the tamper-evident audit log.");
 
         var (data, config) = Common();
         var checkpoints = new Option<string?>("--checkpoints") { Description = "Folder of exported checkpoints (checkpoints.jsonl, keys.jwks); default the configured Switchboard:Compliance:Audit:ExportDirectory." };
