@@ -157,6 +157,112 @@ public sealed class AuditPruneTests
     }
 
     [Fact]
+    public async Task APruneOfMoreThan65536Records_KeepsItsLowerTilesTiedToTheSignedRoots()
+    {
+        using var data = new TemporaryDirectory();
+        var archive = Path.Combine(data.Path, "big.jsonl");
+        var path = Path.Combine(data.Path, "audit.db");
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await Task.WhenAll(Enumerable.Range(0, 128).Select(async w =>
+            {
+                for (var i = 0; i < 520; i++)
+                {
+                    await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token);
+                }
+            }));
+            Assert.NotNull(await log.CheckpointAsync(Token));
+            var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "65536", "--archive", archive);
+            Assert.True(exit == 0, output);
+        }
+
+        // Edit an archived record and rewrite the bottom tile to match the edit: the tile above it no longer agrees.
+        var lines = await File.ReadAllLinesAsync(archive, Token);
+        lines[5] = lines[5].Replace("\"n\":", "\"n\":1", StringComparison.Ordinal);
+        await File.WriteAllLinesAsync(archive, lines, Token);
+        var forged = MerkleTree.PerfectRoot(lines.Take(256).Select(l => MerkleTree.LeafHash(Encoding.UTF8.GetBytes(l))).ToList(), 0, 256);
+        await ExecuteAsync(path, $"UPDATE audit_tree SET hash = x'{Convert.ToHexString(forged)}' WHERE height = 8 AND idx = 0;");
+        foreach (var arguments in new[] { new[] { "audit", "verify", "--data", data.Path }, ["audit", "verify", "--data", data.Path, "--archive", archive] })
+        {
+            var (exit, output) = await AuditProcessTests.RunAsync(arguments);
+            Assert.Equal(1, exit);
+            Assert.Contains("is not the root of the tiles below it", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AKeptChainHashRewrittenWithEveryLaterChainHash_FailsAtTheSignedChainHash()
+    {
+        using var data = new TemporaryDirectory();
+        var path = Path.Combine(data.Path, "audit.db");
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await NotesAsync(log, 600);
+            Assert.NotNull(await log.CheckpointAsync(Token));
+            var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "a.jsonl"));
+            Assert.True(exit == 0, output);
+        }
+
+        // A consistent forgery of the chain from the kept hash on: every stored chain hash agrees with the records again.
+        var chain = new byte[32];
+        chain[0] = 1;
+        var updates = new StringBuilder($"UPDATE audit_pruned SET chain_hash = x'{Convert.ToHexString(chain)}';");
+        foreach (var row in await ReadRecordsAsync(new AuditStore(path)))
+        {
+            chain = AuditLog.ChainHash(chain, row.LeafHash);
+            updates.Append(System.Globalization.CultureInfo.InvariantCulture, $"UPDATE audit_log SET chain_hash = x'{Convert.ToHexString(chain)}' WHERE seq = {row.Sequence};");
+        }
+
+        await ExecuteAsync(path, updates.ToString());
+        var (verifyExit, verifyOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, verifyExit);
+        Assert.Contains("do not match the signed checkpoint", verifyOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACheckpointSignedAfterAPrune_OverFewerRecordsThanWerePruned_FailsVerification()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await NotesAsync(log, 600);
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "a.jsonl"));
+        Assert.True(exit == 0, output);
+
+        // What a server without pruning would sign after it: its tree of the 90-odd rows that are left.
+        var ring = server.GetRequiredService<Switchboard.Security.SigningKeyRing>();
+        var credentials = ring.GetSigningCredentials()!;
+        var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
+        var forged = AuditCheckpoints.Sign(90, new byte[32], new byte[32], TimeProvider.System.GetUtcNow().AddMinutes(1), credentials, key.PublicJwk);
+        await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            AuditStore.InsertCheckpoint(connection, null, forged);
+        }
+
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("was signed over a log missing them", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APruneThatCannotWriteItsArchive_SaysWhy_WithoutAStackTrace()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await NotesAsync(log, 600);
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "no-such-folder", "a.jsonl"));
+        Assert.Equal(1, exit);
+        Assert.Contains("not pruned:", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.Equal(log.Size, (await ReadRecordsAsync(log.Store)).Count);
+    }
+
+    [Fact]
     public async Task UnsafePrunes_AreRefused_AndLeaveTheLogAsItWas()
     {
         using var data = new TemporaryDirectory();
@@ -174,6 +280,7 @@ public sealed class AuditPruneTests
             ("512", Path.Combine(data.Path, "x.jsonl"), "signed checkpoint covers"),
             ("255", Path.Combine(data.Path, "y.jsonl"), "nothing to prune"),
             ("256", existing, "exists"),
+            ("100000", Path.Combine(data.Path, "z.jsonl"), "at least one record must stay"),
         };
         foreach (var (before, archive, reason) in cases)
         {

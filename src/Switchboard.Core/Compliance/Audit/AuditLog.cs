@@ -389,6 +389,12 @@ public sealed partial class AuditLog : IAsyncDisposable
         _derivedStateStale = true;
         var (last, chain) = AuditStore.ReadLast(_connection!, transaction);
         var size = (last ?? -1) + 1;
+        if (last is null && AuditStore.ReadPruned(_connection!, transaction) is { } pruned)
+        {
+            // Every record pruned (prune refuses that, a hand edit could do it): the log goes on from the prune, not from zero.
+            (size, chain) = (pruned.Before, pruned.ChainHash);
+        }
+
         _chainHead = chain ?? new byte[32];
         _nextSequence = size;
         Volatile.Write(ref _size, size);

@@ -17,64 +17,30 @@ public sealed record AuditPruneResult(long From, long Before, string Archive);
 /// inclusion proof and every later signed root are computed as before; the chain hash of the last pruned record is kept,
 /// so <c>audit verify</c> checks the chain from the first retained record on; and the archive can be checked against the
 /// kept tiles by anyone holding it. Only records a signed checkpoint already covers, and whose open intents the server
-/// has saved, are pruned; the cut is rounded down to a multiple of 256 (a whole tile). Safe while a server runs on the
-/// folder: it all happens in one write transaction.
+/// has saved, are pruned; the cut is rounded down to a multiple of 256 (a whole tile), and one record at least stays.
+/// Safe while a server runs on the folder: the archive is written before the write lock is taken, and the lock is held
+/// only for the delete, at most <see cref="MaxRecordsPerPrune"/> records.
 /// </summary>
 public static class AuditPruner
 {
+    /// <summary>The most records one prune moves: the delete holds the log's write lock, which calls wait for.</summary>
+    public const long MaxRecordsPerPrune = 500_000;
+
     public static async Task<AuditPruneResult> PruneAsync(AuditStore store, long before, string archivePath, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(timeProvider);
         archivePath = Path.GetFullPath(archivePath);
-        if (File.Exists(archivePath))
+        if (File.Exists(archivePath) || Directory.Exists(archivePath))
         {
             throw new AuditPruneRefusedException($"{archivePath} exists; name a new archive file.");
         }
 
         before = before / AuditTreeFrontier.TileWidth * AuditTreeFrontier.TileWidth;
         await using var connection = await store.OpenAsync(create: true, TimeSpan.FromSeconds(30), cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        var (last, _) = AuditStore.ReadLast(connection, transaction);
-        var size = (last ?? -1) + 1;
-        var from = AuditStore.ReadPruned(connection, transaction)?.Before ?? 0;
-        if (before <= from)
-        {
-            throw new AuditPruneRefusedException($"nothing to prune before record {before} (rounded down to a multiple of {AuditTreeFrontier.TileWidth}); the log starts at record {from}.");
-        }
 
-        var checkpoint = await AuditStore.ReadLatestCheckpointAsync(connection, cancellationToken, transaction);
-        if (checkpoint is null || checkpoint.TreeSize < before)
-        {
-            throw new AuditPruneRefusedException($"only records a signed checkpoint covers can be pruned; the newest checkpoint covers {checkpoint?.TreeSize ?? 0} of {size} records.");
-        }
-
-        if (AuditStore.ReadOpenIntents(connection, transaction) is not { } saved)
-        {
-            throw new AuditPruneRefusedException("this log has never been opened by a server of this version; start the server once first.");
-        }
-
-        // The next start finds calls that never finished from the saved set and the records after it: carry the set past
-        // the records about to go (the server's own later saves account for everything after them too).
-        if (saved.ThroughSequence < before)
-        {
-            var open = new HashSet<long>(saved.Open);
-            foreach (var row in AuditStore.StreamRecords(connection, transaction, saved.ThroughSequence))
-            {
-                if (row.Sequence >= before)
-                {
-                    break;
-                }
-
-                var (kind, intent) = AuditLog.KindAndIntent(row.Record);
-                AuditLog.TrackOpenIntent(open, row.Sequence, kind, intent);
-            }
-
-            AuditStore.SaveOpenIntents(connection, transaction, before, open);
-        }
-
-        // The tiles that will stand for the pruned records must all be there before any record goes.
-        AuditTreeFrontier.Backfill(connection, transaction, size, findHoles: true);
+        // 1. Checks and the archive, outside the write lock: the records below a signed checkpoint never change.
+        var from = Check(connection, null, before, await AuditStore.ReadLatestCheckpointAsync(connection, cancellationToken));
         var created = false;
         try
         {
@@ -84,7 +50,7 @@ public static class AuditPruner
             {
                 created = true;
                 var expected = from;
-                foreach (var row in AuditStore.StreamRecords(connection, transaction, from))
+                foreach (var row in AuditStore.StreamRecords(connection, null, from))
                 {
                     if (row.Sequence >= before)
                     {
@@ -112,6 +78,16 @@ public static class AuditPruner
 #pragma warning restore CA1849
             }
 
+            // 2. Under the write lock, only what must be atomic: check again (another prune may have run), carry the open
+            // calls, complete the tiles, record the prune, delete.
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            if (Check(connection, transaction, before, await AuditStore.ReadLatestCheckpointAsync(connection, cancellationToken, transaction)) != from)
+            {
+                throw new AuditPruneRefusedException("another prune ran meanwhile; nothing was deleted, try again.");
+            }
+
+            CarryOpenIntents(connection, transaction, before);
+            AuditTreeFrontier.Backfill(connection, transaction, AuditStore.ReadLast(connection, transaction).LastSequence!.Value + 1, findHoles: true);
             await using (var record = connection.CreateCommand())
             {
                 record.Transaction = transaction;
@@ -136,5 +112,65 @@ public static class AuditPruner
         }
 
         return new AuditPruneResult(from, before, archivePath);
+    }
+
+    /// <summary>Refuses an unsafe prune; returns where the log starts now.</summary>
+    private static long Check(SqliteConnection connection, SqliteTransaction? transaction, long before, StoredCheckpoint? checkpoint)
+    {
+        var size = (AuditStore.ReadLast(connection, transaction).LastSequence ?? -1) + 1;
+        var from = AuditStore.ReadPruned(connection, transaction)?.Before ?? 0;
+        if (before <= from)
+        {
+            throw new AuditPruneRefusedException($"nothing to prune before record {before} (rounded down to a multiple of {AuditTreeFrontier.TileWidth}); the log starts at record {from}.");
+        }
+
+        if (before >= size)
+        {
+            throw new AuditPruneRefusedException($"at least one record must stay (the log continues from it); the log has {size} records.");
+        }
+
+        if (before - from > MaxRecordsPerPrune)
+        {
+            throw new AuditPruneRefusedException($"at most {MaxRecordsPerPrune} records a prune (its delete holds the write lock calls wait for); prune in steps, the first --before {from + MaxRecordsPerPrune}.");
+        }
+
+        if (checkpoint is null || checkpoint.TreeSize < before)
+        {
+            throw new AuditPruneRefusedException($"only records a signed checkpoint covers can be pruned; the newest checkpoint covers {checkpoint?.TreeSize ?? 0} of {size} records.");
+        }
+
+        if (AuditStore.ReadOpenIntents(connection, transaction) is null)
+        {
+            throw new AuditPruneRefusedException("this log has never been opened by a server of this version; start the server once first.");
+        }
+
+        return from;
+    }
+
+    /// <summary>
+    /// The next start finds calls that never finished from the saved set and the records after it: carry the set past the
+    /// records about to go (the server's own later saves account for everything after them too).
+    /// </summary>
+    private static void CarryOpenIntents(SqliteConnection connection, SqliteTransaction transaction, long before)
+    {
+        var saved = AuditStore.ReadOpenIntents(connection, transaction)!.Value;
+        if (saved.ThroughSequence >= before)
+        {
+            return;
+        }
+
+        var open = new HashSet<long>(saved.Open);
+        foreach (var row in AuditStore.StreamRecords(connection, transaction, saved.ThroughSequence))
+        {
+            if (row.Sequence >= before)
+            {
+                break;
+            }
+
+            var (kind, intent) = AuditLog.KindAndIntent(row.Record);
+            AuditLog.TrackOpenIntent(open, row.Sequence, kind, intent);
+        }
+
+        AuditStore.SaveOpenIntents(connection, transaction, before, open);
     }
 }

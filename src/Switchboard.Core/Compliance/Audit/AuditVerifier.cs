@@ -61,6 +61,7 @@ public static class AuditVerifier
 
         var sizes = checkpoints.Select(c => c.TreeSize).ToHashSet();
         var roots = new Dictionary<long, byte[]>();
+        var chains = new Dictionary<long, byte[]>();
         var tree = AuditTreeFrontier.Empty();
         var tiles = new List<AuditTile>();
         var chain = new byte[32];
@@ -69,8 +70,10 @@ public static class AuditVerifier
         // After `audit prune` the log starts later: the chain continues from the last pruned record's hash and the tree from
         // the stored tiles of the pruned records, both checked below against every later signed root.
         long first = 0;
-        if (AuditStore.ReadPruned(connection, null) is { } pruned)
+        var prunes = AuditStore.ReadPrunes(connection, null);
+        if (prunes.Count > 0)
         {
+            var pruned = prunes[^1];
             first = index = pruned.Before;
             chain = pruned.ChainHash;
             try
@@ -82,12 +85,21 @@ public static class AuditVerifier
                 return Fail(first, checkpoints, $"the tree tiles of the pruned records 0 to {first - 1} are incomplete: {ex.Message}", warnings, first);
             }
 
-            warnings.Add($"records 0 to {first - 1} were pruned on {pruned.PrunedAt} into {pruned.Archive}; they are checked here through their tree tiles and the signed roots");
+            // Every kept tile above the bottom level must be the root of the 256 below it, so that the bottom tiles (which
+            // `audit verify --archive` checks an archive against) are tied to the frontier, and it to the signed roots.
+            if (PrunedTreeProblem(AuditStore.ReadAllTiles(connection), first) is { } problem)
+            {
+                return Fail(0, checkpoints, problem, warnings, first);
+            }
+
+            warnings.Add($"records 0 to {first - 1} were pruned ({prunes.Count} prune(s), the last on {pruned.PrunedAt} into {pruned.Archive}); they are checked here through their kept tree tiles, the kept chain hash and the signed roots and chain hashes");
             if (sizes.Contains(first))
             {
                 roots[first] = tree.Root();
+                chains[first] = chain;
             }
         }
+
         await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, cancellationToken))
         {
             if (row.Sequence != index)
@@ -122,6 +134,7 @@ public static class AuditVerifier
             if (sizes.Contains(index))
             {
                 roots[index] = tree.Root();
+                chains[index] = chain;
             }
         }
 
@@ -132,6 +145,17 @@ public static class AuditVerifier
         }
 
         long verifiedSize = 0;
+        // A checkpoint over only part of the pruned records can be checked for its signature only; one signed after the
+        // prune that took its records away cannot be honest (a version without pruning, signing over the retained rows).
+        foreach (var checkpoint in checkpoints.Where(c => c.TreeSize < first))
+        {
+            var prune = prunes.First(p => p.Before > checkpoint.TreeSize);
+            if (string.CompareOrdinal(checkpoint.CreatedAt, prune.PrunedAt) > 0)
+            {
+                return Fail(checkpoint.TreeSize, checkpoints, $"a checkpoint signed at {checkpoint.CreatedAt} covers {checkpoint.TreeSize} records, but records before {prune.Before} had been pruned at {prune.PrunedAt}: it was signed over a log missing them (a server version without pruning?)", warnings, first);
+            }
+        }
+
         var archivedOnly = checkpoints.Count(c => c.TreeSize < first);
         if (archivedOnly > 0)
         {
@@ -145,7 +169,8 @@ public static class AuditVerifier
                 return Fail(records, checkpoints, $"the log ends at {records} records but a checkpoint signed {checkpoint.TreeSize}: records from {records} on were removed (tail truncation)", warnings, records);
             }
 
-            if (!roots[checkpoint.TreeSize].AsSpan().SequenceEqual(checkpoint.RootHash))
+            if (!roots[checkpoint.TreeSize].AsSpan().SequenceEqual(checkpoint.RootHash)
+                || (checkpoint.TreeSize > 0 && checkpoint.ChainHash is { Length: 32 } signedChain && !chains[checkpoint.TreeSize].AsSpan().SequenceEqual(signedChain)))
             {
                 return Fail(verifiedSize, checkpoints, $"records {verifiedSize} to {checkpoint.TreeSize - 1} do not match the signed checkpoint at tree size {checkpoint.TreeSize}: the history was rewritten (hashes recomputed without the signing key)", warnings, records);
             }
@@ -201,6 +226,11 @@ public static class AuditVerifier
         var warnings = new List<string>();
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
         var prunes = AuditStore.ReadPrunes(connection, null);
+        if (prunes.Count > 0 && PrunedTreeProblem(AuditStore.ReadAllTiles(connection), prunes[^1].Before) is { } treeProblem)
+        {
+            return Fail(0, null, treeProblem, warnings, 0);
+        }
+
         int index = -1;
         long first = 0, before = 0, seq = 0;
         byte[] chain = [];
@@ -275,6 +305,40 @@ public static class AuditVerifier
         }
 
         return new AuditVerification(true, before - first, 0, null, null, warnings, null, null);
+    }
+
+    /// <summary>
+    /// Null when every stored tile above the bottom level that lies wholly within the first <paramref name="first"/>
+    /// records is the root of the 256 tiles below it; otherwise what is wrong.
+    /// </summary>
+    private static string? PrunedTreeProblem(Dictionary<(int Height, long Index), byte[]> stored, long first)
+    {
+        var children = new List<byte[]>(AuditTreeFrontier.TileWidth);
+        foreach (var ((height, index), hash) in stored)
+        {
+            if (height <= AuditTreeFrontier.TileHeight || ((index + 1) << height) > first)
+            {
+                continue;
+            }
+
+            children.Clear();
+            for (long child = index << AuditTreeFrontier.TileHeight; children.Count < AuditTreeFrontier.TileWidth; child++)
+            {
+                if (!stored.TryGetValue((height - AuditTreeFrontier.TileHeight, child), out var below))
+                {
+                    return $"the kept tree tile of records {index << height} to {((index + 1) << height) - 1} lacks a tile below it";
+                }
+
+                children.Add(below);
+            }
+
+            if (!hash.AsSpan().SequenceEqual(MerkleTree.PerfectRoot(children, 0, children.Count)))
+            {
+                return $"the kept tree tile of records {index << height} to {((index + 1) << height) - 1} is not the root of the tiles below it: rewritten";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Reads exported checkpoints (<c>checkpoints.jsonl</c>) from a folder; unreadable lines are reported.</summary>

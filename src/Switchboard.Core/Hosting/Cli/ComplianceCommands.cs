@@ -63,7 +63,17 @@ internal static class ComplianceCommands
                     return SwitchboardCommandLine.UsageError;
                 }
 
-                var checkedArchive = await AuditVerifier.VerifyArchiveAsync(store, archived, ct);
+                AuditVerification checkedArchive;
+                try
+                {
+                    checkedArchive = await AuditVerifier.VerifyArchiveAsync(store, archived, ct);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+                {
+                    Console.WriteLine($"FAILED: {ex.Message}");
+                    return VerificationFailed;
+                }
+
                 if (!checkedArchive.Ok)
                 {
                     Console.WriteLine($"FAILED at index {checkedArchive.FirstBadIndex}: {checkedArchive.Problem}");
@@ -157,6 +167,12 @@ internal static class ComplianceCommands
             {
                 await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
                 return SwitchboardCommandLine.UsageError;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                // Nothing was deleted (the delete is the last step of one transaction).
+                await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
+                return 1;
             }
         }, ct));
 
