@@ -263,6 +263,52 @@ public sealed class AuditPruneTests
     }
 
     [Fact]
+    public async Task APrune_RefusesToArchiveRecordsThatACheckpointMisrepresents_AndAnEditedCheckpointTimeFailsVerify()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await NotesAsync(log, 600);
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "256", "--archive", Path.Combine(data.Path, "a1.jsonl"));
+        Assert.True(exit == 0, output);
+
+        // A validly signed checkpoint over records 0–299 that does not match them, as a version without tiles would sign.
+        var ring = server.GetRequiredService<Switchboard.Security.SigningKeyRing>();
+        var credentials = ring.GetSigningCredentials()!;
+        var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
+        var wrong = AuditCheckpoints.Sign(300, new byte[32], new byte[32], TimeProvider.System.GetUtcNow().AddDays(-1), credentials, key.PublicJwk);
+        await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            AuditStore.InsertCheckpoint(connection, null, wrong);
+        }
+
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+
+        // Pruning past it would leave it checked for its signature only: refused, with nothing archived or deleted.
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        var archive = Path.Combine(data.Path, "a2.jsonl");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", archive);
+        Assert.Equal(2, exit);
+        Assert.Contains("the checkpoint at tree size 300", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(archive));
+        await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            Assert.Equal(256, AuditStore.ReadPruned(connection, null)!.Value.Before);
+
+            // The time a checkpoint was signed at is signed too: an edited one no longer matches.
+            await using var edit = connection.CreateCommand();
+            edit.CommandText = "DELETE FROM audit_checkpoints WHERE tree_size = 300; UPDATE audit_checkpoints SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = (SELECT MAX(id) FROM audit_checkpoints);";
+            await edit.ExecuteNonQueryAsync(Token);
+        }
+
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("does not match the values stored beside it", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnsafePrunes_AreRefused_AndLeaveTheLogAsItWas()
     {
         using var data = new TemporaryDirectory();

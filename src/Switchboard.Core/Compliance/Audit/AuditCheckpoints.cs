@@ -105,7 +105,8 @@ public static class AuditCheckpoints
         if (payload["log"]?.GetValue<string>() != LogName
             || statement.TreeSize != checkpoint.TreeSize
             || statement.RootHash != Convert.ToHexStringLower(checkpoint.RootHash)
-            || statement.ChainHash != Convert.ToHexStringLower(checkpoint.ChainHash))
+            || statement.ChainHash != Convert.ToHexStringLower(checkpoint.ChainHash)
+            || statement.Time != checkpoint.CreatedAt)
         {
             problem = "the signed checkpoint does not match the values stored beside it";
             return null;

@@ -41,6 +41,18 @@ public static class AuditPruner
 
         // 1. Checks and the archive, outside the write lock: the records below a signed checkpoint never change.
         var from = Check(connection, null, before, await AuditStore.ReadLatestCheckpointAsync(connection, cancellationToken));
+
+        // Checkpoints over the records about to go will be checked for their signature only from now on: check them
+        // against the records while those are still here (tree from the kept tiles, chain from the previous prune).
+        var prunes = AuditStore.ReadPrunes(connection, null);
+        var tree = AuditTreeFrontier.Load(connection, null, from);
+        var verifiedChain = prunes.Count > 0 ? prunes[^1].ChainHash : new byte[32];
+        var tiles = new List<AuditTile>();
+        var pending = (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken))
+            .Where(c => c.TreeSize >= from && c.TreeSize <= before)
+            .GroupBy(c => c.TreeSize)
+            .ToDictionary(g => g.Key, g => g.ToList());
+        CheckCheckpoints(pending, from, tree, verifiedChain);
         var created = false;
         try
         {
@@ -65,6 +77,11 @@ public static class AuditPruner
                     await writer.WriteLineAsync(row.Record);
                     chain = row.ChainHash;
                     expected++;
+                    var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(row.Record));
+                    verifiedChain = AuditLog.ChainHash(verifiedChain, leaf);
+                    tree.Append(leaf, tiles);
+                    tiles.Clear();
+                    CheckCheckpoints(pending, expected, tree, verifiedChain);
                 }
 
                 if (expected != before)
@@ -112,6 +129,26 @@ public static class AuditPruner
         }
 
         return new AuditPruneResult(from, before, archivePath);
+    }
+
+    /// <summary>Refuses the prune when a checkpoint at <paramref name="size"/> is not a valid signature over these records.</summary>
+    private static void CheckCheckpoints(Dictionary<long, List<StoredCheckpoint>> pending, long size, AuditTreeFrontier tree, byte[] chain)
+    {
+        if (!pending.Remove(size, out var checkpoints))
+        {
+            return;
+        }
+
+        var root = tree.Root();
+        foreach (var checkpoint in checkpoints)
+        {
+            if (AuditCheckpoints.Verify(checkpoint, out var problem) is null
+                || !checkpoint.RootHash.AsSpan().SequenceEqual(root)
+                || (size > 0 && !checkpoint.ChainHash.AsSpan().SequenceEqual(chain)))
+            {
+                throw new AuditPruneRefusedException($"the checkpoint at tree size {size} ({checkpoint.CreatedAt}) does not match the records it signs{(problem is null ? string.Empty : ": " + problem)}; nothing was pruned, run `switchboard audit verify`.");
+            }
+        }
     }
 
     /// <summary>Refuses an unsafe prune; returns where the log starts now.</summary>

@@ -68,7 +68,7 @@ internal static class ComplianceCommands
                 {
                     checkedArchive = await AuditVerifier.VerifyArchiveAsync(store, archived, ct);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
                 {
                     Console.WriteLine($"FAILED: {ex.Message}");
                     return VerificationFailed;
@@ -168,7 +168,7 @@ internal static class ComplianceCommands
                 await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
                 return SwitchboardCommandLine.UsageError;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
             {
                 // Nothing was deleted (the delete is the last step of one transaction).
                 await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
