@@ -309,6 +309,63 @@ public sealed class AuditPruneTests
     }
 
     [Fact]
+    public async Task AnArchive_IsCheckedAgainstTheLogFirst_AndAgainstOffBoxCheckpointsInsideItsRange()
+    {
+        using var data = new TemporaryDirectory();
+        var (first, second) = (Path.Combine(data.Path, "a1.jsonl"), Path.Combine(data.Path, "a2.jsonl"));
+        var offBox = Path.Combine(data.Path, "off-box");
+        Directory.CreateDirectory(offBox);
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await NotesAsync(log, 300);
+
+            // An off-box copy of a validly signed checkpoint at tree size 300 that these records do not match (the
+            // records were rewritten after it was copied away; the log kept nothing of it).
+            var ring = server.GetRequiredService<Switchboard.Security.SigningKeyRing>();
+            var credentials = ring.GetSigningCredentials()!;
+            var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
+            var honest = AuditCheckpoints.Sign(300, new byte[32], new byte[32], TimeProvider.System.GetUtcNow(), credentials, key.PublicJwk);
+            await File.WriteAllTextAsync(Path.Combine(offBox, "checkpoints.jsonl"), AuditCheckpoints.ToExportLine(honest) + "\n", Token);
+            await File.WriteAllTextAsync(Path.Combine(offBox, "keys.jwks"), "{\"keys\":[" + key.PublicJwk + "]}", Token);
+
+            await NotesAsync(log, 400);
+            Assert.NotNull(await log.CheckpointAsync(Token));
+            foreach (var (before, archive) in new[] { ("256", first), ("512", second) })
+            {
+                var (pruneExit, pruneOutput) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", before, "--archive", archive);
+                Assert.True(pruneExit == 0, pruneOutput);
+            }
+        }
+
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", second, "--checkpoints", offBox);
+        Assert.Equal(1, exit);
+        Assert.Contains("do not match the signed checkpoint at tree size 300", output, StringComparison.Ordinal);
+
+        // Without the off-box copy the same archive passes, with a warning that no checkpoint inside it was seen.
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", second);
+        Assert.True(exit == 0, output);
+        Assert.Contains("no trusted checkpoint signs a tree size inside", output, StringComparison.Ordinal);
+
+        // An edited first archive, with its bottom tile and its prune's chain hash rewritten to match: the log's own check
+        // (run first) fails at the signed roots those tiles feed.
+        var lines = await File.ReadAllLinesAsync(first, Token);
+        lines[10] = lines[10].Replace("\"n\":", "\"n\":1", StringComparison.Ordinal);
+        await File.WriteAllLinesAsync(first, lines, Token);
+        var leaves = lines.Select(l => MerkleTree.LeafHash(Encoding.UTF8.GetBytes(l))).ToList();
+        var chain = new byte[32];
+        foreach (var leaf in leaves)
+        {
+            chain = AuditLog.ChainHash(chain, leaf);
+        }
+
+        await ExecuteAsync(Path.Combine(data.Path, "audit.db"), $"UPDATE audit_tree SET hash = x'{Convert.ToHexString(MerkleTree.PerfectRoot(leaves, 0, 256))}' WHERE height = 8 AND idx = 0; UPDATE audit_pruned SET chain_hash = x'{Convert.ToHexString(chain)}' WHERE before_seq = 256;");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", first);
+        Assert.Equal(1, exit);
+        Assert.Contains("do not match the signed checkpoint", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnsafePrunes_AreRefused_AndLeaveTheLogAsItWas()
     {
         using var data = new TemporaryDirectory();

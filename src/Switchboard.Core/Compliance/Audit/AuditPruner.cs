@@ -26,9 +26,12 @@ public static class AuditPruner
     /// <summary>The most records one prune moves: the delete holds the log's write lock, which calls wait for.</summary>
     public const long MaxRecordsPerPrune = 500_000;
 
-    public static async Task<AuditPruneResult> PruneAsync(AuditStore store, long before, string archivePath, TimeProvider timeProvider, CancellationToken cancellationToken)
+    /// <param name="exported">The exported checkpoints (<c>checkpoints.jsonl</c>): those over the records to be archived
+    /// are checked against them as well as the stored ones.</param>
+    public static async Task<AuditPruneResult> PruneAsync(AuditStore store, long before, string archivePath, IReadOnlyList<StoredCheckpoint> exported, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(exported);
         ArgumentNullException.ThrowIfNull(timeProvider);
         archivePath = Path.GetFullPath(archivePath);
         if (File.Exists(archivePath) || Directory.Exists(archivePath))
@@ -48,7 +51,7 @@ public static class AuditPruner
         var tree = AuditTreeFrontier.Load(connection, null, from);
         var verifiedChain = prunes.Count > 0 ? prunes[^1].ChainHash : new byte[32];
         var tiles = new List<AuditTile>();
-        var pending = (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken))
+        var pending = (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken)).Concat(exported)
             .Where(c => c.TreeSize >= from && c.TreeSize <= before)
             .GroupBy(c => c.TreeSize)
             .ToDictionary(g => g.Key, g => g.ToList());
@@ -171,7 +174,7 @@ public static class AuditPruner
             throw new AuditPruneRefusedException($"at most {MaxRecordsPerPrune} records a prune (its delete holds the write lock calls wait for); prune in steps, the first --before {from + MaxRecordsPerPrune}.");
         }
 
-        if (checkpoint is null || checkpoint.TreeSize < before)
+        if (checkpoint is null || checkpoint.TreeSize < before || AuditCheckpoints.Verify(checkpoint, out _) is null)
         {
             throw new AuditPruneRefusedException($"only records a signed checkpoint covers can be pruned; the newest checkpoint covers {checkpoint?.TreeSize ?? 0} of {size} records.");
         }

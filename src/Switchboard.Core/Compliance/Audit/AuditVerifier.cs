@@ -220,9 +220,12 @@ public static class AuditVerifier
     /// and the leaves of every 256 records equal to the kept tile. A kept tile is tied to every later signed root, so an
     /// archive that passes holds exactly the records those roots were signed over.
     /// </summary>
-    public static async Task<AuditVerification> VerifyArchiveAsync(AuditStore store, string archivePath, CancellationToken cancellationToken)
+    /// <param name="trusted">Checkpoints already checked for signature and trusted key (stored and exported, those
+    /// off-box included): each whose tree size falls in the archive's range must match the tree and chain it gives.</param>
+    public static async Task<AuditVerification> VerifyArchiveAsync(AuditStore store, string archivePath, IReadOnlyList<StoredCheckpoint> trusted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(trusted);
         var warnings = new List<string>();
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
         var prunes = AuditStore.ReadPrunes(connection, null);
@@ -235,6 +238,10 @@ public static class AuditVerifier
         long first = 0, before = 0, seq = 0;
         byte[] chain = [];
         var tile = new List<byte[]>(AuditTreeFrontier.TileWidth);
+        var tree = AuditTreeFrontier.Empty();
+        var emitted = new List<AuditTile>();
+        Dictionary<long, List<StoredCheckpoint>> pending = [];
+        var matched = 0;
         await foreach (var line in File.ReadLinesAsync(archivePath, cancellationToken))
         {
             if (!CanonicalJson.IsCanonical(line, out var record) || record!["seq"] is not JsonValue value || !value.TryGetValue<long>(out var own))
@@ -260,6 +267,8 @@ public static class AuditVerifier
                 first = seq = own;
                 before = prunes[index].Before;
                 chain = index == 0 ? new byte[32] : prunes[index - 1].ChainHash;
+                tree = AuditTreeFrontier.Load(connection, null, first);
+                pending = trusted.Where(c => c.TreeSize > first && c.TreeSize <= before).GroupBy(c => c.TreeSize).ToDictionary(g => g.Key, g => g.ToList());
             }
 
             if (seq >= before)
@@ -275,6 +284,18 @@ public static class AuditVerifier
             var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(line));
             chain = AuditLog.ChainHash(chain, leaf);
             tile.Add(leaf);
+            tree.Append(leaf, emitted);
+            emitted.Clear();
+            if (pending.Remove(seq + 1, out var signedHere))
+            {
+                var root = tree.Root();
+                if (signedHere.Any(c => !c.RootHash.AsSpan().SequenceEqual(root) || !c.ChainHash.AsSpan().SequenceEqual(chain)))
+                {
+                    return Fail(first, null, $"archived records {first} to {seq} do not match the signed checkpoint at tree size {seq + 1}: modified", warnings, seq - first);
+                }
+
+                matched += signedHere.Count;
+            }
             if (tile.Count == AuditTreeFrontier.TileWidth)
             {
                 var stored = AuditStore.ReadHashes(connection, null, AuditTreeFrontier.TileHeight, seq >> AuditTreeFrontier.TileHeight, 1);
@@ -297,6 +318,11 @@ public static class AuditVerifier
         if (seq != before)
         {
             return Fail(seq, null, $"the archive ends at record {seq - 1}; the prune archived up to {before - 1} (truncated)", warnings, seq - first);
+        }
+
+        if (matched == 0)
+        {
+            warnings.Add($"no trusted checkpoint signs a tree size inside records {first + 1} to {before}; the archive is tied to the signed roots through the kept tiles only (pass the off-box checkpoints with --checkpoints)");
         }
 
         if (!chain.AsSpan().SequenceEqual(prunes[index].ChainHash))

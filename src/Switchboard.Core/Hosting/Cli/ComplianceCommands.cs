@@ -50,40 +50,11 @@ internal static class ComplianceCommands
         var (data, config) = Common();
         var checkpoints = new Option<string?>("--checkpoints") { Description = "Folder of exported checkpoints (checkpoints.jsonl, keys.jwks); default the configured Switchboard:Compliance:Audit:ExportDirectory." };
         var trusted = new Option<string?>("--trusted-keys") { Description = "A JWKS file of further trusted public keys (e.g. a saved /.well-known/jwks.json)." };
-        var archiveFile = new Option<string?>("--archive") { Description = "Verify this archive that `audit prune` wrote, against the tiles and chain hash the log kept of it, instead of the log." };
+        var archiveFile = new Option<string?>("--archive") { Description = "Also verify this archive that `audit prune` wrote, against the tiles and chain hash the log kept and the signed checkpoints (with --checkpoints, the off-box ones) inside its range." };
         var verify = new Command("verify", "Recompute every hash and check every signed checkpoint; exit 0 when the log is intact, 1 with the first bad index when not.") { data, config, checkpoints, trusted, archiveFile };
         verify.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(data), parse.GetValue(config), async services =>
         {
             var (store, exportDirectory) = Locate(services);
-            if (parse.GetValue(archiveFile) is { } archived)
-            {
-                if (!File.Exists(archived))
-                {
-                    await Console.Error.WriteLineAsync($"switchboard: no file {archived}");
-                    return SwitchboardCommandLine.UsageError;
-                }
-
-                AuditVerification checkedArchive;
-                try
-                {
-                    checkedArchive = await AuditVerifier.VerifyArchiveAsync(store, archived, ct);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
-                {
-                    Console.WriteLine($"FAILED: {ex.Message}");
-                    return VerificationFailed;
-                }
-
-                if (!checkedArchive.Ok)
-                {
-                    Console.WriteLine($"FAILED at index {checkedArchive.FirstBadIndex}: {checkedArchive.Problem}");
-                    return VerificationFailed;
-                }
-
-                Console.WriteLine($"ok: {checkedArchive.Records} archived records match the tiles and chain hash the log kept");
-                return 0;
-            }
-
             var folder = parse.GetValue(checkpoints) ?? exportDirectory;
             var problems = new List<string>();
             var exported = AuditVerifier.ReadExported(folder, problems);
@@ -115,6 +86,45 @@ internal static class ComplianceCommands
             {
                 Console.WriteLine($"FAILED at index {result.FirstBadIndex}: {result.Problem}");
                 return VerificationFailed;
+            }
+
+            // An archive is checked after the log: the log ties the kept tiles and chain hashes to the signed roots, the
+            // archive is checked against those and against every trusted checkpoint inside its range.
+            if (parse.GetValue(archiveFile) is { } archived)
+            {
+                if (!File.Exists(archived))
+                {
+                    await Console.Error.WriteLineAsync($"switchboard: no file {archived}");
+                    return SwitchboardCommandLine.UsageError;
+                }
+
+                var signed = (await ReadStoredCheckpointsAsync(store, ct)).Concat(exported)
+                    .Where(c => AuditCheckpoints.Verify(c, out _) is not null && Trust(c, ring, trustedKeys) is null)
+                    .ToList();
+                AuditVerification checkedArchive;
+                try
+                {
+                    checkedArchive = await AuditVerifier.VerifyArchiveAsync(store, archived, signed, ct);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    Console.WriteLine($"FAILED: {ex.Message}");
+                    return VerificationFailed;
+                }
+
+                foreach (var warning in checkedArchive.Warnings)
+                {
+                    Console.WriteLine("warning: " + warning);
+                }
+
+                if (!checkedArchive.Ok)
+                {
+                    Console.WriteLine($"FAILED at index {checkedArchive.FirstBadIndex}: {checkedArchive.Problem}");
+                    return VerificationFailed;
+                }
+
+                Console.WriteLine($"ok: {checkedArchive.Records} archived records match the tiles, chain hash and signed checkpoints the log kept");
+                return 0;
             }
 
             Console.WriteLine($"ok: {result.Records} records, {result.CheckpointsVerified} signed checkpoints verified" +
@@ -156,10 +166,11 @@ internal static class ComplianceCommands
         var prune = new Command("prune", "Move the oldest records into an archive file; the log stays verifiable (their tree tiles and last chain hash are kept). Safe while the server runs.") { pruneData, pruneConfig, before, archive };
         prune.SetAction((parse, ct) => SecurityCommands.RunAsync(parse.GetValue(pruneData), parse.GetValue(pruneConfig), async services =>
         {
-            var (store, _) = Locate(services);
+            var (store, exportDirectory) = Locate(services);
             try
             {
-                var result = await AuditPruner.PruneAsync(store, parse.GetValue(before), parse.GetValue(archive)!, TimeProvider.System, ct);
+                var exported = AuditVerifier.ReadExported(exportDirectory, []);
+                var result = await AuditPruner.PruneAsync(store, parse.GetValue(before), parse.GetValue(archive)!, exported, TimeProvider.System, ct);
                 Console.WriteLine($"pruned records {result.From} to {result.Before - 1} into {result.Archive}; the log now starts at record {result.Before}");
                 return 0;
             }
@@ -180,6 +191,12 @@ internal static class ComplianceCommands
         command.Subcommands.Add(export);
         command.Subcommands.Add(prune);
         return command;
+    }
+
+    private static async Task<List<StoredCheckpoint>> ReadStoredCheckpointsAsync(AuditStore store, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
+        return await AuditStore.ReadCheckpointsAsync(connection, cancellationToken);
     }
 
     private static (AuditStore Store, string ExportDirectory) Locate(OfflineServices services)
