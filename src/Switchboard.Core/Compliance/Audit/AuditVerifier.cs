@@ -24,7 +24,7 @@ public sealed record AuditVerification(
 public static class AuditVerifier
 {
     /// <param name="trust">Says why a checkpoint's key is not trusted, or null when it is.</param>
-    public static async Task<AuditVerification> VerifyAsync(
+    public static Task<AuditVerification> VerifyAsync(
         AuditStore store,
         IEnumerable<StoredCheckpoint> exported,
         Func<StoredCheckpoint, string?> trust,
@@ -33,6 +33,39 @@ public static class AuditVerifier
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(exported);
         ArgumentNullException.ThrowIfNull(trust);
+        var checkpoints = exported.ToList();
+        return UnlessPrunedMeanwhileAsync(store, () => VerifyOnceAsync(store, checkpoints, trust, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a verification again (up to three times) when it failed while a prune committed: its reads are not one
+    /// snapshot, so a prune between reading where the log starts and reading the records looks like deleted records.
+    /// </summary>
+    private static async Task<AuditVerification> UnlessPrunedMeanwhileAsync(AuditStore store, Func<Task<AuditVerification>> verify, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = await LogStartAsync(store, cancellationToken);
+            var result = await verify();
+            if (result.Ok || attempt == 3 || await LogStartAsync(store, cancellationToken) == before)
+            {
+                return result;
+            }
+        }
+    }
+
+    private static async Task<long> LogStartAsync(AuditStore store, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
+        return AuditStore.ReadPruned(connection, null)?.Before ?? 0;
+    }
+
+    private static async Task<AuditVerification> VerifyOnceAsync(
+        AuditStore store,
+        IEnumerable<StoredCheckpoint> exported,
+        Func<StoredCheckpoint, string?> trust,
+        CancellationToken cancellationToken)
+    {
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
         var warnings = new List<string>();
 
@@ -222,10 +255,15 @@ public static class AuditVerifier
     /// </summary>
     /// <param name="trusted">Checkpoints already checked for signature and trusted key (stored and exported, those
     /// off-box included): each whose tree size falls in the archive's range must match the tree and chain it gives.</param>
-    public static async Task<AuditVerification> VerifyArchiveAsync(AuditStore store, string archivePath, IReadOnlyList<StoredCheckpoint> trusted, CancellationToken cancellationToken)
+    public static Task<AuditVerification> VerifyArchiveAsync(AuditStore store, string archivePath, IReadOnlyList<StoredCheckpoint> trusted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(trusted);
+        return UnlessPrunedMeanwhileAsync(store, () => VerifyArchiveOnceAsync(store, archivePath, trusted, cancellationToken), cancellationToken);
+    }
+
+    private static async Task<AuditVerification> VerifyArchiveOnceAsync(AuditStore store, string archivePath, IReadOnlyList<StoredCheckpoint> trusted, CancellationToken cancellationToken)
+    {
         var warnings = new List<string>();
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
         var prunes = AuditStore.ReadPrunes(connection, null);
