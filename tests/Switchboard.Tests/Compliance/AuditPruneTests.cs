@@ -26,10 +26,10 @@ public sealed class AuditPruneTests
             var log = server.GetRequiredService<AuditLog>();
             var open = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now() }, Token);
             var closed = await log.AppendAsync(new JsonObject { ["kind"] = "call.intent", ["time"] = log.Now() }, Token);
-            await NotesAsync(log, 1_000);
+            await AuditFiles.AppendNotesAsync(log, 1_000);
             await log.AppendAsync(new JsonObject { ["kind"] = "call.outcome", ["time"] = log.Now(), ["intent"] = closed }, Token);
             Assert.NotNull(await log.CheckpointAsync(Token));
-            var before = await ReadRecordsAsync(log.Store);
+            var before = await AuditFiles.ReadRecordsAsync(log.Store);
 
             var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "600", "--archive", archive);
             Assert.True(exit == 0, output);
@@ -40,7 +40,7 @@ public sealed class AuditPruneTests
             Assert.Equal(before.Take(512).Select(r => r.Record), lines);
             var archivedLeaves = lines.Select(l => MerkleTree.LeafHash(Encoding.UTF8.GetBytes(l))).ToList();
             Assert.Equal(before.Take(512).Select(r => r.LeafHash), archivedLeaves);
-            var after = await ReadRecordsAsync(log.Store);
+            var after = await AuditFiles.ReadRecordsAsync(log.Store);
             Assert.Equal(512, after[0].Sequence);
 
             // Which calls never finished is carried past the pruned records (a crash now must still find the open one).
@@ -52,9 +52,9 @@ public sealed class AuditPruneTests
             }
 
             // The running server goes on: new records, a new checkpoint over the whole tree, proofs of retained records.
-            await NotesAsync(log, 300);
+            await AuditFiles.AppendNotesAsync(log, 300);
             var checkpoint = await log.CheckpointAsync(Token);
-            var leaves = archivedLeaves.Concat((await ReadRecordsAsync(log.Store)).Select(r => r.LeafHash)).ToList();
+            var leaves = archivedLeaves.Concat((await AuditFiles.ReadRecordsAsync(log.Store)).Select(r => r.LeafHash)).ToList();
             Assert.Equal(checkpoint!.TreeSize, leaves.Count);
             Assert.Equal(MerkleTree.Root(leaves, leaves.Count), checkpoint.RootHash);
             foreach (var seq in new long[] { 512, 700, 1_100 })
@@ -89,7 +89,7 @@ public sealed class AuditPruneTests
         await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             var log = server.GetRequiredService<AuditLog>();
-            await NotesAsync(log, 600);
+            await AuditFiles.AppendNotesAsync(log, 600);
             Assert.NotNull(await log.CheckpointAsync(Token));
         }
 
@@ -99,16 +99,16 @@ public sealed class AuditPruneTests
         (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
         Assert.True(exit == 0, output);
 
-        await ExecuteAsync(path, "CREATE TABLE kept AS SELECT chain_hash FROM audit_pruned; UPDATE audit_pruned SET chain_hash = zeroblob(32);");
+        await AuditFiles.ExecuteAsync(path, "CREATE TABLE kept AS SELECT chain_hash FROM audit_pruned; UPDATE audit_pruned SET chain_hash = zeroblob(32);");
         (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
         Assert.Equal(1, exit);
         Assert.Contains("FAILED at index 512", output, StringComparison.Ordinal);
 
         // The chain hash put back, a kept tile of the pruned records rewritten: the chain holds, the signed root does not.
-        await ExecuteAsync(path, "UPDATE audit_pruned SET chain_hash = (SELECT chain_hash FROM kept); DROP TABLE kept;");
+        await AuditFiles.ExecuteAsync(path, "UPDATE audit_pruned SET chain_hash = (SELECT chain_hash FROM kept); DROP TABLE kept;");
         (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
         Assert.True(exit == 0, output);
-        await ExecuteAsync(path, "UPDATE audit_tree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1;");
+        await AuditFiles.ExecuteAsync(path, "UPDATE audit_tree SET hash = zeroblob(32) WHERE height = 8 AND idx = 1;");
         (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
         Assert.Equal(1, exit);
         Assert.Contains("do not match the signed checkpoint", output, StringComparison.Ordinal);
@@ -122,7 +122,7 @@ public sealed class AuditPruneTests
         await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             var log = server.GetRequiredService<AuditLog>();
-            await NotesAsync(log, 1_000);
+            await AuditFiles.AppendNotesAsync(log, 1_000);
             Assert.NotNull(await log.CheckpointAsync(Token));
             foreach (var (before, archive) in new[] { ("512", first), ("800", second) })
             {
@@ -182,7 +182,7 @@ public sealed class AuditPruneTests
         lines[5] = lines[5].Replace("\"n\":", "\"n\":1", StringComparison.Ordinal);
         await File.WriteAllLinesAsync(archive, lines, Token);
         var forged = MerkleTree.PerfectRoot(lines.Take(256).Select(l => MerkleTree.LeafHash(Encoding.UTF8.GetBytes(l))).ToList(), 0, 256);
-        await ExecuteAsync(path, $"UPDATE audit_tree SET hash = x'{Convert.ToHexString(forged)}' WHERE height = 8 AND idx = 0;");
+        await AuditFiles.ExecuteAsync(path, $"UPDATE audit_tree SET hash = x'{Convert.ToHexString(forged)}' WHERE height = 8 AND idx = 0;");
         foreach (var arguments in new[] { new[] { "audit", "verify", "--data", data.Path }, ["audit", "verify", "--data", data.Path, "--archive", archive] })
         {
             var (exit, output) = await AuditProcessTests.RunAsync(arguments);
@@ -199,7 +199,7 @@ public sealed class AuditPruneTests
         await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             var log = server.GetRequiredService<AuditLog>();
-            await NotesAsync(log, 600);
+            await AuditFiles.AppendNotesAsync(log, 600);
             Assert.NotNull(await log.CheckpointAsync(Token));
             var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "a.jsonl"));
             Assert.True(exit == 0, output);
@@ -209,13 +209,13 @@ public sealed class AuditPruneTests
         var chain = new byte[32];
         chain[0] = 1;
         var updates = new StringBuilder($"UPDATE audit_pruned SET chain_hash = x'{Convert.ToHexString(chain)}';");
-        foreach (var row in await ReadRecordsAsync(new AuditStore(path)))
+        foreach (var row in await AuditFiles.ReadRecordsAsync(new AuditStore(path)))
         {
             chain = AuditLog.ChainHash(chain, row.LeafHash);
             updates.Append(System.Globalization.CultureInfo.InvariantCulture, $"UPDATE audit_log SET chain_hash = x'{Convert.ToHexString(chain)}' WHERE seq = {row.Sequence};");
         }
 
-        await ExecuteAsync(path, updates.ToString());
+        await AuditFiles.ExecuteAsync(path, updates.ToString());
         var (verifyExit, verifyOutput) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
         Assert.Equal(1, verifyExit);
         Assert.Contains("do not match the signed checkpoint", verifyOutput, StringComparison.Ordinal);
@@ -227,16 +227,13 @@ public sealed class AuditPruneTests
         using var data = new TemporaryDirectory();
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
-        await NotesAsync(log, 600);
+        await AuditFiles.AppendNotesAsync(log, 600);
         Assert.NotNull(await log.CheckpointAsync(Token));
         var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "a.jsonl"));
         Assert.True(exit == 0, output);
 
         // What a server without pruning would sign after it: its tree of the 90-odd rows that are left.
-        var ring = server.GetRequiredService<Switchboard.Security.SigningKeyRing>();
-        var credentials = ring.GetSigningCredentials()!;
-        var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
-        var forged = AuditCheckpoints.Sign(90, new byte[32], new byte[32], TimeProvider.System.GetUtcNow().AddMinutes(1), credentials, key.PublicJwk);
+        var forged = AuditFiles.SignCheckpoint(server, 90, TimeProvider.System.GetUtcNow().AddMinutes(1));
         await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
         {
             AuditStore.InsertCheckpoint(connection, null, forged);
@@ -253,13 +250,13 @@ public sealed class AuditPruneTests
         using var data = new TemporaryDirectory();
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
-        await NotesAsync(log, 600);
+        await AuditFiles.AppendNotesAsync(log, 600);
         Assert.NotNull(await log.CheckpointAsync(Token));
         var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "no-such-folder", "a.jsonl"));
         Assert.Equal(1, exit);
         Assert.Contains("not pruned:", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
-        Assert.Equal(log.Size, (await ReadRecordsAsync(log.Store)).Count);
+        Assert.Equal(log.Size, (await AuditFiles.ReadRecordsAsync(log.Store)).Count);
     }
 
     [Fact]
@@ -268,16 +265,13 @@ public sealed class AuditPruneTests
         using var data = new TemporaryDirectory();
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
-        await NotesAsync(log, 600);
+        await AuditFiles.AppendNotesAsync(log, 600);
         Assert.NotNull(await log.CheckpointAsync(Token));
         var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "256", "--archive", Path.Combine(data.Path, "a1.jsonl"));
         Assert.True(exit == 0, output);
 
         // A validly signed checkpoint over records 0–299 that does not match them, as a version without tiles would sign.
-        var ring = server.GetRequiredService<Switchboard.Security.SigningKeyRing>();
-        var credentials = ring.GetSigningCredentials()!;
-        var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
-        var wrong = AuditCheckpoints.Sign(300, new byte[32], new byte[32], TimeProvider.System.GetUtcNow().AddDays(-1), credentials, key.PublicJwk);
+        var wrong = AuditFiles.SignCheckpoint(server, 300, TimeProvider.System.GetUtcNow().AddDays(-1));
         await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
         {
             AuditStore.InsertCheckpoint(connection, null, wrong);
@@ -318,18 +312,15 @@ public sealed class AuditPruneTests
         await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             var log = server.GetRequiredService<AuditLog>();
-            await NotesAsync(log, 300);
+            await AuditFiles.AppendNotesAsync(log, 300);
 
             // An off-box copy of a validly signed checkpoint at tree size 300 that these records do not match (the
             // records were rewritten after it was copied away; the log kept nothing of it).
-            var ring = server.GetRequiredService<Switchboard.Security.SigningKeyRing>();
-            var credentials = ring.GetSigningCredentials()!;
-            var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
-            var honest = AuditCheckpoints.Sign(300, new byte[32], new byte[32], TimeProvider.System.GetUtcNow(), credentials, key.PublicJwk);
+            var honest = AuditFiles.SignCheckpoint(server, 300, TimeProvider.System.GetUtcNow());
             await File.WriteAllTextAsync(Path.Combine(offBox, "checkpoints.jsonl"), AuditCheckpoints.ToExportLine(honest) + "\n", Token);
-            await File.WriteAllTextAsync(Path.Combine(offBox, "keys.jwks"), "{\"keys\":[" + key.PublicJwk + "]}", Token);
+            await File.WriteAllTextAsync(Path.Combine(offBox, "keys.jwks"), "{\"keys\":[" + AuditFiles.PublicJwk(server) + "]}", Token);
 
-            await NotesAsync(log, 400);
+            await AuditFiles.AppendNotesAsync(log, 400);
             Assert.NotNull(await log.CheckpointAsync(Token));
             foreach (var (before, archive) in new[] { ("256", first), ("512", second) })
             {
@@ -359,7 +350,7 @@ public sealed class AuditPruneTests
             chain = AuditLog.ChainHash(chain, leaf);
         }
 
-        await ExecuteAsync(Path.Combine(data.Path, "audit.db"), $"UPDATE audit_tree SET hash = x'{Convert.ToHexString(MerkleTree.PerfectRoot(leaves, 0, 256))}' WHERE height = 8 AND idx = 0; UPDATE audit_pruned SET chain_hash = x'{Convert.ToHexString(chain)}' WHERE before_seq = 256;");
+        await AuditFiles.ExecuteAsync(Path.Combine(data.Path, "audit.db"), $"UPDATE audit_tree SET hash = x'{Convert.ToHexString(MerkleTree.PerfectRoot(leaves, 0, 256))}' WHERE height = 8 AND idx = 0; UPDATE audit_pruned SET chain_hash = x'{Convert.ToHexString(chain)}' WHERE before_seq = 256;");
         (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path, "--archive", first);
         Assert.Equal(1, exit);
         Assert.Contains("do not match the signed checkpoint", output, StringComparison.Ordinal);
@@ -373,9 +364,9 @@ public sealed class AuditPruneTests
         await File.WriteAllTextAsync(existing, "keep me", Token);
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
-        await NotesAsync(log, 300);
+        await AuditFiles.AppendNotesAsync(log, 300);
         Assert.NotNull(await log.CheckpointAsync(Token));
-        await NotesAsync(log, 300);
+        await AuditFiles.AppendNotesAsync(log, 300);
         var size = log.Size;
 
         var cases = new (string Before, string Archive, string Reason)[]
@@ -397,30 +388,6 @@ public sealed class AuditPruneTests
         Assert.False(File.Exists(Path.Combine(data.Path, "y.jsonl")));
         await using var connection = await new AuditStore(Path.Combine(data.Path, "audit.db")).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
         Assert.Null(AuditStore.ReadPruned(connection, null));
-        Assert.Equal(size, (await ReadRecordsAsync(log.Store)).Count);
-    }
-
-    private static Task NotesAsync(AuditLog log, int count)
-        => Task.WhenAll(Enumerable.Range(0, count).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
-
-    private static async Task<List<StoredAuditRecord>> ReadRecordsAsync(AuditStore store)
-    {
-        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
-        var rows = new List<StoredAuditRecord>();
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
-        {
-            rows.Add(row);
-        }
-
-        return rows;
-    }
-
-    private static async Task ExecuteAsync(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-        await connection.OpenAsync(Token);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(Token);
+        Assert.Equal(size, (await AuditFiles.ReadRecordsAsync(log.Store)).Count);
     }
 }

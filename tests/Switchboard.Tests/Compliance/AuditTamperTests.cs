@@ -47,14 +47,7 @@ public sealed class AuditTamperTests
         return AuditVerifier.VerifyAsync(Store(data), exported, _ => null, Token);
     }
 
-    private static async Task ExecuteAsync(TemporaryDirectory data, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Store(data).FilePath};Pooling=False");
-        await connection.OpenAsync(Token);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(Token);
-    }
+    private static Task ExecuteAsync(TemporaryDirectory data, string sql) => AuditFiles.ExecuteAsync(Store(data).FilePath, sql);
 
     [Fact]
     public async Task IntactLog_Verifies_AndTheShutdownCheckpointCoversEveryRecord()

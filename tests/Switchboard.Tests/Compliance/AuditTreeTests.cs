@@ -123,7 +123,7 @@ public sealed class AuditTreeTests
             var log = server.GetRequiredService<AuditLog>();
 
             // Enough records that the server itself completes two tiles (768–1023, 1024–1279), in concurrent batches.
-            await Task.WhenAll(Enumerable.Range(0, 300).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+            await AuditFiles.AppendNotesAsync(log, 300);
             var checkpoint = await log.CheckpointAsync(Token);
             Assert.NotNull(checkpoint);
             size = checkpoint.TreeSize;
@@ -280,12 +280,12 @@ public sealed class AuditTreeTests
         using var data = new TemporaryDirectory();
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
-        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+        await AuditFiles.AppendNotesAsync(log, 300);
         using var http = server.CreateHttpClient();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/audit/proof/300", UriKind.Relative), Token)).StatusCode);
 
         // The proof of record 300 needs the subtree of records 0–255, which is a stored tile.
-        await ExecuteAsync(Path.Combine(data.Path, "audit.db"), "DELETE FROM audit_tree WHERE height = 8 AND idx = 0;");
+        await AuditFiles.ExecuteAsync(Path.Combine(data.Path, "audit.db"), "DELETE FROM audit_tree WHERE height = 8 AND idx = 0;");
         using var response = await http.GetAsync(new Uri("/audit/proof/300", UriKind.Relative), Token);
         var body = await response.Content.ReadAsStringAsync(Token);
         Assert.Equal(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
@@ -379,9 +379,9 @@ public sealed class AuditTreeTests
         // An older version sharing the folder appends 300 records and no tiles; the next batch takes them in (storing
         // their tile) and then fails, so its rollback takes that tile with it.
         await PeerAppendAsync(path, 300);
-        await ExecuteAsync(path, "CREATE TRIGGER refuse BEFORE INSERT ON audit_log WHEN NEW.record LIKE '%refused-here%' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+        await AuditFiles.ExecuteAsync(path, "CREATE TRIGGER refuse BEFORE INSERT ON audit_log WHEN NEW.record LIKE '%refused-here%' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
         await Assert.ThrowsAsync<AuditUnavailableException>(() => log.AppendAsync(new JsonObject { ["kind"] = "refused-here", ["time"] = log.Now() }, Token));
-        await ExecuteAsync(path, "DROP TRIGGER refuse;");
+        await AuditFiles.ExecuteAsync(path, "DROP TRIGGER refuse;");
 
         await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now() }, Token);
         var checkpoint = await log.CheckpointAsync(Token);
@@ -401,10 +401,10 @@ public sealed class AuditTreeTests
             var log = server.GetRequiredService<AuditLog>();
             await log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now() }, Token);
             await PeerAppendAsync(path, 300);
-            await ExecuteAsync(path, "CREATE TRIGGER refuse BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+            await AuditFiles.ExecuteAsync(path, "CREATE TRIGGER refuse BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'refused'); END;");
             Assert.Null(await log.CheckpointAsync(Token));
-            await ExecuteAsync(path, "DROP TRIGGER refuse;");
-            await Task.WhenAll(Enumerable.Range(0, 300).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
+            await AuditFiles.ExecuteAsync(path, "DROP TRIGGER refuse;");
+            await AuditFiles.AppendNotesAsync(log, 300);
             Assert.NotNull(await log.CheckpointAsync(Token));
         }
 
@@ -545,14 +545,6 @@ public sealed class AuditTreeTests
         return path;
     }
 
-    private static async Task ExecuteAsync(string path, string sql)
-    {
-        await using var connection = await new AuditStore(path).OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(Token);
-    }
-
     /// <summary>Appends records as a version before the tiles would, from another connection (another process's).</summary>
     private static async Task PeerAppendAsync(string path, int count)
     {
@@ -610,16 +602,7 @@ public sealed class AuditTreeTests
     }
 
     private static async Task<List<byte[]>> ReadLeafHashesAsync(AuditStore store)
-    {
-        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
-        var leaves = new List<byte[]>();
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
-        {
-            leaves.Add(row.LeafHash);
-        }
-
-        return leaves;
-    }
+        => [.. (await AuditFiles.ReadRecordsAsync(store)).Select(r => r.LeafHash)];
 
     private static async Task<long> CountAsync(SqliteConnection connection)
     {

@@ -405,11 +405,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         if (AuditStore.ReadOpenIntents(_connection!, transaction) is { } saved && saved.ThroughSequence <= size)
         {
             _openIntents.UnionWith(saved.Open);
-            foreach (var row in AuditStore.StreamRecords(_connection!, transaction, saved.ThroughSequence))
-            {
-                var (kind, intent) = KindAndIntent(row.Record);
-                TrackOpenIntent(row.Sequence, kind, intent);
-            }
+            ReplayOpenIntents(_openIntents, AuditStore.StreamRecords(_connection!, transaction, saved.ThroughSequence));
         }
         else
         {
@@ -490,6 +486,21 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     private void TrackOpenIntent(long sequence, string? kind, long? intent) => TrackOpenIntent(_openIntents, sequence, kind, intent);
+
+    /// <summary>Applies stored records, in order, up to (not including) <paramref name="until"/>, to a set of open intents.</summary>
+    internal static void ReplayOpenIntents(HashSet<long> open, IEnumerable<StoredAuditRecord> rows, long until = long.MaxValue)
+    {
+        foreach (var row in rows)
+        {
+            if (row.Sequence >= until)
+            {
+                break;
+            }
+
+            var (kind, intent) = KindAndIntent(row.Record);
+            TrackOpenIntent(open, row.Sequence, kind, intent);
+        }
+    }
 
     /// <summary>A start record closes the previous run (its open intents were just marked incomplete); an outcome closes its intent.</summary>
     internal static void TrackOpenIntent(HashSet<long> open, long sequence, string? kind, long? intent)

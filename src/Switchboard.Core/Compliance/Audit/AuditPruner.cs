@@ -48,14 +48,18 @@ public static class AuditPruner
         // Checkpoints over the records about to go will be checked for their signature only from now on: check them
         // against the records while those are still here (tree from the kept tiles, chain from the previous prune).
         var prunes = AuditStore.ReadPrunes(connection, null);
-        var tree = AuditTreeFrontier.Load(connection, null, from);
-        var verifiedChain = prunes.Count > 0 ? prunes[^1].ChainHash : new byte[32];
-        var tiles = new List<AuditTile>();
-        var pending = (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken)).Concat(exported)
-            .Where(c => c.TreeSize >= from && c.TreeSize <= before)
-            .GroupBy(c => c.TreeSize)
-            .ToDictionary(g => g.Key, g => g.ToList());
-        CheckCheckpoints(pending, from, tree, verifiedChain);
+        var inRange = (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken)).Concat(exported).Where(c => c.TreeSize >= from && c.TreeSize <= before).ToList();
+        if (inRange.FirstOrDefault(c => AuditCheckpoints.Verify(c, out _) is null) is { } unsigned)
+        {
+            throw Mismatch(unsigned);
+        }
+
+        var replay = new PrunedRangeReplay(connection, from, before, prunes.Count > 0 ? prunes[^1].ChainHash : new byte[32], inRange);
+        if (replay.CheckStart() is { } atStart)
+        {
+            throw Mismatch(atStart);
+        }
+
         var created = false;
         try
         {
@@ -80,11 +84,10 @@ public static class AuditPruner
                     await writer.WriteLineAsync(row.Record);
                     chain = row.ChainHash;
                     expected++;
-                    var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(row.Record));
-                    verifiedChain = AuditLog.ChainHash(verifiedChain, leaf);
-                    tree.Append(leaf, tiles);
-                    tiles.Clear();
-                    CheckCheckpoints(pending, expected, tree, verifiedChain);
+                    if (replay.Add(row.Record, out _) is { } contradicted)
+                    {
+                        throw Mismatch(contradicted);
+                    }
                 }
 
                 if (expected != before)
@@ -134,25 +137,8 @@ public static class AuditPruner
         return new AuditPruneResult(from, before, archivePath);
     }
 
-    /// <summary>Refuses the prune when a checkpoint at <paramref name="size"/> is not a valid signature over these records.</summary>
-    private static void CheckCheckpoints(Dictionary<long, List<StoredCheckpoint>> pending, long size, AuditTreeFrontier tree, byte[] chain)
-    {
-        if (!pending.Remove(size, out var checkpoints))
-        {
-            return;
-        }
-
-        var root = tree.Root();
-        foreach (var checkpoint in checkpoints)
-        {
-            if (AuditCheckpoints.Verify(checkpoint, out var problem) is null
-                || !checkpoint.RootHash.AsSpan().SequenceEqual(root)
-                || (size > 0 && !checkpoint.ChainHash.AsSpan().SequenceEqual(chain)))
-            {
-                throw new AuditPruneRefusedException($"the checkpoint at tree size {size} ({checkpoint.CreatedAt}) does not match the records it signs{(problem is null ? string.Empty : ": " + problem)}; nothing was pruned, run `switchboard audit verify`.");
-            }
-        }
-    }
+    private static AuditPruneRefusedException Mismatch(StoredCheckpoint checkpoint) =>
+        new($"the checkpoint at tree size {checkpoint.TreeSize} ({checkpoint.CreatedAt}) is not a valid signature over the records it signs; nothing was pruned, run `switchboard audit verify`.");
 
     /// <summary>Refuses an unsafe prune; returns where the log starts now.</summary>
     private static long Check(SqliteConnection connection, SqliteTransaction? transaction, long before, StoredCheckpoint? checkpoint)
@@ -200,16 +186,7 @@ public static class AuditPruner
         }
 
         var open = new HashSet<long>(saved.Open);
-        foreach (var row in AuditStore.StreamRecords(connection, transaction, saved.ThroughSequence))
-        {
-            if (row.Sequence >= before)
-            {
-                break;
-            }
-
-            var (kind, intent) = AuditLog.KindAndIntent(row.Record);
-            AuditLog.TrackOpenIntent(open, row.Sequence, kind, intent);
-        }
+        AuditLog.ReplayOpenIntents(open, AuditStore.StreamRecords(connection, transaction, saved.ThroughSequence), before);
 
         AuditStore.SaveOpenIntents(connection, transaction, before, open);
     }

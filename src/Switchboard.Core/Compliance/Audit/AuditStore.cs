@@ -175,7 +175,7 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            yield return new StoredAuditRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], (byte[])reader[3]);
+            yield return ReadRecord(reader);
         }
     }
 
@@ -183,12 +183,12 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     internal static Dictionary<(int Height, long Index), byte[]> ReadAllTiles(SqliteConnection connection)
     {
         var tiles = new Dictionary<(int, long), byte[]>();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_tree';";
-        if ((long)command.ExecuteScalar()! == 0)
+        if (!TableExists(connection, null, "audit_tree"))
         {
             return tiles;
         }
+
+        using var command = connection.CreateCommand();
 
         command.CommandText = "SELECT height, idx, hash FROM audit_tree;";
         using var reader = command.ExecuteReader();
@@ -282,13 +282,13 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     internal static List<(long Before, byte[] ChainHash, string PrunedAt, string Archive)> ReadPrunes(SqliteConnection connection, SqliteTransaction? transaction)
     {
         var prunes = new List<(long, byte[], string, string)>();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_pruned';";
-        if ((long)command.ExecuteScalar()! == 0)
+        if (!TableExists(connection, transaction, "audit_pruned"))
         {
             return prunes;
         }
+
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
 
         command.CommandText = "SELECT before_seq, chain_hash, pruned_at, archive FROM audit_pruned ORDER BY before_seq;";
         using var reader = command.ExecuteReader();
@@ -347,7 +347,7 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return new StoredAuditRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], (byte[])reader[3]);
+            yield return ReadRecord(reader);
         }
     }
 
@@ -358,7 +358,7 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         command.Parameters.AddWithValue("$seq", sequence);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new StoredAuditRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], (byte[])reader[3])
+            ? ReadRecord(reader)
             : null;
     }
 
@@ -370,7 +370,7 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         command.CommandText = "SELECT tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws FROM audit_checkpoints ORDER BY id DESC LIMIT 1;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new StoredCheckpoint(reader.GetInt64(0), (byte[])reader[1], (byte[])reader[2], reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6))
+            ? ReadCheckpoint(reader)
             : null;
     }
 
@@ -382,10 +382,28 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            checkpoints.Add(new StoredCheckpoint(reader.GetInt64(0), (byte[])reader[1], (byte[])reader[2], reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6)));
+            checkpoints.Add(ReadCheckpoint(reader));
         }
 
         return checkpoints;
+    }
+
+    /// <summary>A record row as selected by <c>seq, record, leaf_hash, chain_hash</c>.</summary>
+    private static StoredAuditRecord ReadRecord(SqliteDataReader reader)
+        => new(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], (byte[])reader[3]);
+
+    /// <summary>A checkpoint row as selected by <c>tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws</c>.</summary>
+    private static StoredCheckpoint ReadCheckpoint(SqliteDataReader reader)
+        => new(reader.GetInt64(0), (byte[])reader[1], (byte[])reader[2], reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6));
+
+    /// <summary>True when the audit database has the table (one from a later schema migration may be missing in an older file).</summary>
+    private static bool TableExists(SqliteConnection connection, SqliteTransaction? transaction, string name)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return (long)command.ExecuteScalar()! > 0;
     }
 
     /// <summary>Inserts records inside the caller's write transaction (the caller commits).</summary>

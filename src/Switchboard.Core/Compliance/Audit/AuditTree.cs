@@ -184,3 +184,65 @@ internal sealed class AuditTreeFrontier
         return MerkleTree.PerfectRoot(hashes, 0, width);
     }
 }
+
+/// <summary>
+/// Replays records from a prune boundary — the tree from the tiles kept below it, the chain from the previous prune's kept
+/// hash (zeros for record 0) — and compares every given checkpoint whose tree size it reaches with the root and chain
+/// hash the records give. What <c>audit prune</c> does before it archives records (a checkpoint over them can only be
+/// checked for its signature afterwards) and what <c>audit verify --archive</c> does with the archive.
+/// </summary>
+internal sealed class PrunedRangeReplay
+{
+    private readonly AuditTreeFrontier _tree;
+    private readonly Dictionary<long, List<StoredCheckpoint>> _pending;
+    private readonly List<AuditTile> _tiles = [];
+
+    /// <param name="checkpoints">Checkpoints already checked for their signature; those with a tree size in
+    /// [<paramref name="from"/>, <paramref name="until"/>] are compared.</param>
+    public PrunedRangeReplay(SqliteConnection connection, long from, long until, byte[] chainBefore, IEnumerable<StoredCheckpoint> checkpoints)
+    {
+        _tree = AuditTreeFrontier.Load(connection, null, from);
+        Chain = chainBefore;
+        _pending = checkpoints.Where(c => c.TreeSize >= from && c.TreeSize <= until).GroupBy(c => c.TreeSize).ToDictionary(g => g.Key, g => g.ToList());
+    }
+
+    /// <summary>The chain hash of the last record replayed (or the one given at the start).</summary>
+    public byte[] Chain { get; private set; }
+
+    /// <summary>Checkpoints that matched so far.</summary>
+    public int Matched { get; private set; }
+
+    /// <summary>Compares the checkpoints at the start itself; null, or the first that does not match.</summary>
+    public StoredCheckpoint? CheckStart() => Check();
+
+    /// <summary>Replays one record, as stored or archived; null, or the first checkpoint at the new size that does not match.</summary>
+    public StoredCheckpoint? Add(string record, out byte[] leaf)
+    {
+        leaf = MerkleTree.LeafHash(System.Text.Encoding.UTF8.GetBytes(record));
+        Chain = AuditLog.ChainHash(Chain, leaf);
+        _tree.Append(leaf, _tiles);
+        _tiles.Clear();
+        return Check();
+    }
+
+    private StoredCheckpoint? Check()
+    {
+        if (!_pending.Remove(_tree.Size, out var checkpoints))
+        {
+            return null;
+        }
+
+        var root = _tree.Root();
+        foreach (var checkpoint in checkpoints)
+        {
+            if (!checkpoint.RootHash.AsSpan().SequenceEqual(root) || (_tree.Size > 0 && !checkpoint.ChainHash.AsSpan().SequenceEqual(Chain)))
+            {
+                return checkpoint;
+            }
+
+            Matched++;
+        }
+
+        return null;
+    }
+}

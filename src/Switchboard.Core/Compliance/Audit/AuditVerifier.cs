@@ -274,12 +274,8 @@ public static class AuditVerifier
 
         int index = -1;
         long first = 0, before = 0, seq = 0;
-        byte[] chain = [];
         var tile = new List<byte[]>(AuditTreeFrontier.TileWidth);
-        var tree = AuditTreeFrontier.Empty();
-        var emitted = new List<AuditTile>();
-        Dictionary<long, List<StoredCheckpoint>> pending = [];
-        var matched = 0;
+        PrunedRangeReplay? replay = null;
         await foreach (var line in File.ReadLinesAsync(archivePath, cancellationToken))
         {
             if (!CanonicalJson.IsCanonical(line, out var record) || record!["seq"] is not JsonValue value || !value.TryGetValue<long>(out var own))
@@ -304,9 +300,11 @@ public static class AuditVerifier
 
                 first = seq = own;
                 before = prunes[index].Before;
-                chain = index == 0 ? new byte[32] : prunes[index - 1].ChainHash;
-                tree = AuditTreeFrontier.Load(connection, null, first);
-                pending = trusted.Where(c => c.TreeSize > first && c.TreeSize <= before).GroupBy(c => c.TreeSize).ToDictionary(g => g.Key, g => g.ToList());
+                replay = new PrunedRangeReplay(connection, first, before, index == 0 ? new byte[32] : prunes[index - 1].ChainHash, trusted);
+                if (replay.CheckStart() is { } atStart)
+                {
+                    return Fail(first, null, $"the kept tiles below record {first} do not match the signed checkpoint at tree size {atStart.TreeSize}: rewritten", warnings, 0);
+                }
             }
 
             if (seq >= before)
@@ -319,21 +317,12 @@ public static class AuditVerifier
                 return Fail(seq, null, $"archived record {seq} carries another sequence number: moved, missing or inserted", warnings, seq - first);
             }
 
-            var leaf = MerkleTree.LeafHash(Encoding.UTF8.GetBytes(line));
-            chain = AuditLog.ChainHash(chain, leaf);
-            tile.Add(leaf);
-            tree.Append(leaf, emitted);
-            emitted.Clear();
-            if (pending.Remove(seq + 1, out var signedHere))
+            if (replay!.Add(line, out var leaf) is not null)
             {
-                var root = tree.Root();
-                if (signedHere.Any(c => !c.RootHash.AsSpan().SequenceEqual(root) || !c.ChainHash.AsSpan().SequenceEqual(chain)))
-                {
-                    return Fail(first, null, $"archived records {first} to {seq} do not match the signed checkpoint at tree size {seq + 1}: modified", warnings, seq - first);
-                }
-
-                matched += signedHere.Count;
+                return Fail(first, null, $"archived records {first} to {seq} do not match the signed checkpoint at tree size {seq + 1}: modified", warnings, seq - first);
             }
+
+            tile.Add(leaf);
             if (tile.Count == AuditTreeFrontier.TileWidth)
             {
                 var stored = AuditStore.ReadHashes(connection, null, AuditTreeFrontier.TileHeight, seq >> AuditTreeFrontier.TileHeight, 1);
@@ -358,12 +347,12 @@ public static class AuditVerifier
             return Fail(seq, null, $"the archive ends at record {seq - 1}; the prune archived up to {before - 1} (truncated)", warnings, seq - first);
         }
 
-        if (matched == 0)
+        if (replay!.Matched == 0)
         {
             warnings.Add($"no trusted checkpoint signs a tree size inside records {first + 1} to {before}; the archive is tied to the signed roots through the kept tiles only (pass the off-box checkpoints with --checkpoints)");
         }
 
-        if (!chain.AsSpan().SequenceEqual(prunes[index].ChainHash))
+        if (!replay.Chain.AsSpan().SequenceEqual(prunes[index].ChainHash))
         {
             return Fail(first, null, $"the archive's hash chain does not end at the hash the log kept for record {before - 1}", warnings, seq - first);
         }
