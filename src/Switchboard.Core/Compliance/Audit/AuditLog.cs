@@ -584,14 +584,21 @@ public sealed partial class AuditLog : IAsyncDisposable
             var path = Path.Combine(ExportDirectory, "keys.jwks");
             var set = File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject existing ? existing : new JsonObject { ["keys"] = new JsonArray() };
             ((JsonArray)set["keys"]!).Add(JsonNode.Parse(checkpoint.PublicJwk));
-            var temporary = path + ".tmp";
-            File.WriteAllText(temporary, set.ToJsonString());
-            File.Move(temporary, path, overwrite: true);
+            Storage.DurableFile.Replace(path, Encoding.UTF8.GetBytes(set.ToJsonString()));
         }
 
-        using var stream = new FileStream(Path.Combine(ExportDirectory, "checkpoints.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read);
-        stream.Write(Encoding.UTF8.GetBytes(AuditCheckpoints.ToExportLine(checkpoint) + "\n"));
-        stream.Flush(flushToDisk: true);
+        var exported = Path.Combine(ExportDirectory, "checkpoints.jsonl");
+        var created = !File.Exists(exported);
+        using (var stream = new FileStream(exported, FileMode.Append, FileAccess.Write, FileShare.Read))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(AuditCheckpoints.ToExportLine(checkpoint) + "\n"));
+            stream.Flush(flushToDisk: true);
+        }
+
+        if (created)
+        {
+            Storage.DurableFile.SyncDirectory(ExportDirectory);
+        }
     }
 
     private void LoadExportedKids()

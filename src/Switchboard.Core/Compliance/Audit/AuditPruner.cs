@@ -101,6 +101,9 @@ public static class AuditPruner
 #pragma warning restore CA1849
             }
 
+            // The archive's name must be as durable as its bytes before the records go.
+            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(archivePath)!);
+
             // 2. Under the write lock, only what must be atomic: check again (another prune may have run), carry the open
             // calls, complete the tiles, record the prune, delete.
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
