@@ -23,7 +23,8 @@ RUN dotnet publish src/Switchboard.Host -c Release -r linux-x64 -p:PublishAot=tr
  && rm -f /app/*.dbg /app/*.pdb \
  && mkdir -p /data
 
-# "-extra" adds ICU and tzdata: the server keeps culture-aware globalization (InvariantGlobalization=false).
+# "-extra" adds tzdata (the clock plugin's time zones) and ICU; the server itself is globalization-invariant and does not
+# load ICU, so a base without ICU that has tzdata serves as well.
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /app/ ./

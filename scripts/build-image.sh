@@ -9,8 +9,8 @@
 #                                              build), on stand-ins for its two Microsoft base images (below)
 #
 # The base is not pulled: it is assembled from the Debian 12 packages the binary needs at run time (glibc, libgcc,
-# libstdc++, ICU, OpenSSL, CA certificates, time zones), fetched with this machine's apt sources (so the host must be
-# Debian 12: the names are 12's, libicu72 and libssl3, and the binary is linked against the same glibc), unpacked with
+# OpenSSL, CA certificates, time zones), fetched with this machine's apt sources (so the host must be
+# Debian 12: the names are 12's, such as libssl3, and the binary is linked against the same glibc), unpacked with
 # dpkg-deb and pruned of everything else (no shell, no package manager, no documentation); then
 # eng/container/Containerfile builds the image FROM scratch and runs the
 # server as the non-root user 1654. The engine is podman (installed from Debian when missing and run as root) or docker
@@ -67,9 +67,9 @@ if (( ! DOCKERFILE )); then
   find "$BIN" -maxdepth 1 -type f ! -name '*.dbg' ! -name '*.pdb' -exec cp -p {} "$CONTEXT/app/" \;
 fi
 
-# What the binary loads: libc and libm (linked), libgcc_s (unwinding), ICU (globalization; it needs libstdc++),
-# OpenSSL (TLS, JWT signatures), the CA bundle (outbound TLS to upstreams and JWKS), tzdata (TimeZoneInfo).
-PACKAGES=(libc6 libgcc-s1 libstdc++6 libicu72 libssl3 ca-certificates tzdata)
+# What the binary loads: libc and libm (linked), libgcc_s (unwinding), OpenSSL (TLS, JWT signatures), the CA bundle
+# (outbound TLS to upstreams and JWKS), tzdata (TimeZoneInfo). No ICU: the server is built globalization-invariant.
+PACKAGES=(libc6 libgcc-s1 libssl3 ca-certificates tzdata)
 echo "build-image: fetching ${PACKAGES[*]} from Debian"
 rm -f "$WORK"/debs/*.deb
 (cd "$WORK/debs" && apt-get download "${PACKAGES[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
