@@ -15,7 +15,7 @@ internal static class AuditFiles
     {
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
         var rows = new List<StoredAuditRecord>();
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, Token))
+        await foreach (var row in AuditStore.ReadRecordsAsync(connection, null, 0, Token))
         {
             rows.Add(row);
         }

@@ -114,7 +114,7 @@ public sealed class SwitchboardTestServer : IAsyncDisposable
         var token = TestContext.Current.CancellationToken;
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(5), token);
         var records = new List<System.Text.Json.Nodes.JsonObject>();
-        await foreach (var row in Switchboard.Compliance.Audit.AuditStore.ReadRecordsAsync(connection, 0, token))
+        await foreach (var row in Switchboard.Compliance.Audit.AuditStore.ReadRecordsAsync(connection, null, 0, token))
         {
             records.Add(System.Text.Json.Nodes.JsonNode.Parse(row.Record)!.AsObject());
         }

@@ -48,13 +48,13 @@ public static class AuditPruner
         // Checkpoints over the records about to go will be checked for their signature only from now on: check them
         // against the records while those are still here (tree from the kept tiles, chain from the previous prune).
         var prunes = AuditStore.ReadPrunes(connection, null);
-        var inRange = (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken)).Concat(exported).Where(c => c.TreeSize >= from && c.TreeSize <= before).ToList();
+        var inRange = (await AuditStore.ReadCheckpointsAsync(connection, null, cancellationToken)).Concat(exported).Where(c => c.TreeSize >= from && c.TreeSize <= before).ToList();
         if (inRange.FirstOrDefault(c => AuditCheckpoints.Verify(c, out _) is null) is { } unsigned)
         {
             throw Mismatch(unsigned);
         }
 
-        var replay = new PrunedRangeReplay(connection, from, before, prunes.Count > 0 ? prunes[^1].ChainHash : new byte[32], inRange);
+        var replay = new PrunedRangeReplay(connection, null, from, before, prunes.Count > 0 ? prunes[^1].ChainHash : new byte[32], inRange);
         if (replay.CheckStart() is { } atStart)
         {
             throw Mismatch(atStart);

@@ -180,15 +180,16 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     }
 
     /// <summary>Every stored tree tile (none when the database predates them), for <c>audit verify</c>: 32 bytes per 256 records.</summary>
-    internal static Dictionary<(int Height, long Index), byte[]> ReadAllTiles(SqliteConnection connection)
+    internal static Dictionary<(int Height, long Index), byte[]> ReadAllTiles(SqliteConnection connection, SqliteTransaction? transaction)
     {
         var tiles = new Dictionary<(int, long), byte[]>();
-        if (!TableExists(connection, null, "audit_tree"))
+        if (!TableExists(connection, transaction, "audit_tree"))
         {
             return tiles;
         }
 
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
 
         command.CommandText = "SELECT height, idx, hash FROM audit_tree;";
         using var reader = command.ExecuteReader();
@@ -339,9 +340,10 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         command.ExecuteNonQuery();
     }
 
-    public static async IAsyncEnumerable<StoredAuditRecord> ReadRecordsAsync(SqliteConnection connection, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static async IAsyncEnumerable<StoredAuditRecord> ReadRecordsAsync(SqliteConnection connection, SqliteTransaction? transaction, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT seq, record, leaf_hash, chain_hash FROM audit_log WHERE seq >= $from ORDER BY seq;";
         command.Parameters.AddWithValue("$from", fromSequence);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -374,10 +376,11 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
             : null;
     }
 
-    public static async Task<List<StoredCheckpoint>> ReadCheckpointsAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    public static async Task<List<StoredCheckpoint>> ReadCheckpointsAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
     {
         var checkpoints = new List<StoredCheckpoint>();
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws FROM audit_checkpoints ORDER BY id;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

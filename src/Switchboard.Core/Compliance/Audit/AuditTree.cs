@@ -199,9 +199,9 @@ internal sealed class PrunedRangeReplay
 
     /// <param name="checkpoints">Checkpoints already checked for their signature; those with a tree size in
     /// [<paramref name="from"/>, <paramref name="until"/>] are compared.</param>
-    public PrunedRangeReplay(SqliteConnection connection, long from, long until, byte[] chainBefore, IEnumerable<StoredCheckpoint> checkpoints)
+    public PrunedRangeReplay(SqliteConnection connection, SqliteTransaction? transaction, long from, long until, byte[] chainBefore, IEnumerable<StoredCheckpoint> checkpoints)
     {
-        _tree = AuditTreeFrontier.Load(connection, null, from);
+        _tree = AuditTreeFrontier.Load(connection, transaction, from);
         Chain = chainBefore;
         _pending = checkpoints.Where(c => c.TreeSize >= from && c.TreeSize <= until).GroupBy(c => c.TreeSize).ToDictionary(g => g.Key, g => g.ToList());
     }

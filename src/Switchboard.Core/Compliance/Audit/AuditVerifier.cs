@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
 
 namespace Switchboard.Compliance.Audit;
 
@@ -34,31 +35,16 @@ public static class AuditVerifier
         ArgumentNullException.ThrowIfNull(exported);
         ArgumentNullException.ThrowIfNull(trust);
         var checkpoints = exported.ToList();
-        return UnlessPrunedMeanwhileAsync(store, () => VerifyOnceAsync(store, checkpoints, trust, cancellationToken), cancellationToken);
+        return VerifyOnceAsync(store, checkpoints, trust, cancellationToken);
     }
 
     /// <summary>
-    /// Runs a verification again (up to three times) when it failed while a prune committed: its reads are not one
-    /// snapshot, so a prune between reading where the log starts and reading the records looks like deleted records.
+    /// The reads of one verification in one read transaction: in WAL mode that is a snapshot, so a prune or the server's
+    /// writes committing meanwhile are not seen half (records gone below the pruned start they were read with). It holds
+    /// back the WAL's checkpoint for as long as the verification reads, as any long reader does.
     /// </summary>
-    private static async Task<AuditVerification> UnlessPrunedMeanwhileAsync(AuditStore store, Func<Task<AuditVerification>> verify, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var before = await LogStartAsync(store, cancellationToken);
-            var result = await verify();
-            if (result.Ok || attempt == 3 || await LogStartAsync(store, cancellationToken) == before)
-            {
-                return result;
-            }
-        }
-    }
-
-    private static async Task<long> LogStartAsync(AuditStore store, CancellationToken cancellationToken)
-    {
-        await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
-        return AuditStore.ReadPruned(connection, null)?.Before ?? 0;
-    }
+    private static SqliteTransaction Snapshot(SqliteConnection connection)
+        => connection.BeginTransaction(deferred: true);
 
     private static async Task<AuditVerification> VerifyOnceAsync(
         AuditStore store,
@@ -67,12 +53,13 @@ public static class AuditVerifier
         CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
+        await using var snapshot = Snapshot(connection);
         var warnings = new List<string>();
 
         // Checkpoints: the store's and the exported copies, each checked for signature and trusted key.
         var checkpoints = new List<StoredCheckpoint>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var checkpoint in (await AuditStore.ReadCheckpointsAsync(connection, cancellationToken)).Concat(exported))
+        foreach (var checkpoint in (await AuditStore.ReadCheckpointsAsync(connection, snapshot, cancellationToken)).Concat(exported))
         {
             if (!seen.Add(checkpoint.Jws))
             {
@@ -103,7 +90,7 @@ public static class AuditVerifier
         // After `audit prune` the log starts later: the chain continues from the last pruned record's hash and the tree from
         // the stored tiles of the pruned records, both checked below against every later signed root.
         long first = 0;
-        var prunes = AuditStore.ReadPrunes(connection, null);
+        var prunes = AuditStore.ReadPrunes(connection, snapshot);
         if (prunes.Count > 0)
         {
             var pruned = prunes[^1];
@@ -111,7 +98,7 @@ public static class AuditVerifier
             chain = pruned.ChainHash;
             try
             {
-                tree = AuditTreeFrontier.Load(connection, null, first);
+                tree = AuditTreeFrontier.Load(connection, snapshot, first);
             }
             catch (InvalidDataException ex)
             {
@@ -120,7 +107,7 @@ public static class AuditVerifier
 
             // Every kept tile above the bottom level must be the root of the 256 below it, so that the bottom tiles (which
             // `audit verify --archive` checks an archive against) are tied to the frontier, and it to the signed roots.
-            if (PrunedTreeProblem(AuditStore.ReadAllTiles(connection), first) is { } problem)
+            if (PrunedTreeProblem(AuditStore.ReadAllTiles(connection, snapshot), first) is { } problem)
             {
                 return Fail(0, checkpoints, problem, warnings, first);
             }
@@ -133,7 +120,7 @@ public static class AuditVerifier
             }
         }
 
-        await foreach (var row in AuditStore.ReadRecordsAsync(connection, 0, cancellationToken))
+        await foreach (var row in AuditStore.ReadRecordsAsync(connection, snapshot, 0, cancellationToken))
         {
             if (row.Sequence != index)
             {
@@ -212,7 +199,7 @@ public static class AuditVerifier
         }
 
         // The stored tree tiles are what inclusion proofs are served from: each must be the subtree the records give.
-        var stored = AuditStore.ReadAllTiles(connection);
+        var stored = AuditStore.ReadAllTiles(connection, snapshot);
         var missing = 0;
         foreach (var tile in tiles)
         {
@@ -259,15 +246,16 @@ public static class AuditVerifier
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(trusted);
-        return UnlessPrunedMeanwhileAsync(store, () => VerifyArchiveOnceAsync(store, archivePath, trusted, cancellationToken), cancellationToken);
+        return VerifyArchiveOnceAsync(store, archivePath, trusted, cancellationToken);
     }
 
     private static async Task<AuditVerification> VerifyArchiveOnceAsync(AuditStore store, string archivePath, IReadOnlyList<StoredCheckpoint> trusted, CancellationToken cancellationToken)
     {
         var warnings = new List<string>();
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
-        var prunes = AuditStore.ReadPrunes(connection, null);
-        if (prunes.Count > 0 && PrunedTreeProblem(AuditStore.ReadAllTiles(connection), prunes[^1].Before) is { } treeProblem)
+        await using var snapshot = Snapshot(connection);
+        var prunes = AuditStore.ReadPrunes(connection, snapshot);
+        if (prunes.Count > 0 && PrunedTreeProblem(AuditStore.ReadAllTiles(connection, snapshot), prunes[^1].Before) is { } treeProblem)
         {
             return Fail(0, null, treeProblem, warnings, 0);
         }
@@ -300,7 +288,7 @@ public static class AuditVerifier
 
                 first = seq = own;
                 before = prunes[index].Before;
-                replay = new PrunedRangeReplay(connection, first, before, index == 0 ? new byte[32] : prunes[index - 1].ChainHash, trusted);
+                replay = new PrunedRangeReplay(connection, snapshot, first, before, index == 0 ? new byte[32] : prunes[index - 1].ChainHash, trusted);
                 if (replay.CheckStart() is { } atStart)
                 {
                     return Fail(first, null, $"the kept tiles below record {first} do not match the signed checkpoint at tree size {atStart.TreeSize}: rewritten", warnings, 0);
@@ -325,7 +313,7 @@ public static class AuditVerifier
             tile.Add(leaf);
             if (tile.Count == AuditTreeFrontier.TileWidth)
             {
-                var stored = AuditStore.ReadHashes(connection, null, AuditTreeFrontier.TileHeight, seq >> AuditTreeFrontier.TileHeight, 1);
+                var stored = AuditStore.ReadHashes(connection, snapshot, AuditTreeFrontier.TileHeight, seq >> AuditTreeFrontier.TileHeight, 1);
                 if (!stored[0].AsSpan().SequenceEqual(MerkleTree.PerfectRoot(tile, 0, tile.Count)))
                 {
                     return Fail(seq + 1 - tile.Count, null, $"archived records {seq + 1 - tile.Count} to {seq} do not match the log's kept tile: modified", warnings, seq - first);

@@ -145,7 +145,7 @@ internal static class ComplianceCommands
             await using var writer = target is null ? null : new StreamWriter(target, append: false);
             var sink = writer ?? Console.Out;
             long count = 0;
-            await foreach (var row in AuditStore.ReadRecordsAsync(connection, parse.GetValue(from), ct))
+            await foreach (var row in AuditStore.ReadRecordsAsync(connection, null, parse.GetValue(from), ct))
             {
                 await sink.WriteLineAsync(row.Record);
                 count++;
@@ -196,7 +196,7 @@ internal static class ComplianceCommands
     private static async Task<List<StoredCheckpoint>> ReadStoredCheckpointsAsync(AuditStore store, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenAsync(create: false, TimeSpan.FromSeconds(30), cancellationToken);
-        return await AuditStore.ReadCheckpointsAsync(connection, cancellationToken);
+        return await AuditStore.ReadCheckpointsAsync(connection, null, cancellationToken);
     }
 
     private static (AuditStore Store, string ExportDirectory) Locate(OfflineServices services)
