@@ -242,6 +242,39 @@ public sealed class AuditPruneTests
         (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
         Assert.Equal(1, exit);
         Assert.Contains("was signed over a log missing them", output, StringComparison.Ordinal);
+
+        // A prune recorded by the version before the stored order was kept is judged by signing times, as then.
+        await AuditFiles.ExecuteAsync(log.Store.FilePath, "UPDATE audit_pruned SET checkpoints_through = NULL;");
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("was signed over a log missing them", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACheckpointSignedBeforeAPrune_ByAClockThatThenSteppedBack_StillVerifies()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        await AuditFiles.AppendNotesAsync(log, 600);
+
+        // An honest checkpoint over the first 300 records, signed while the clock ran ten minutes fast and stored before
+        // the prune, which then ran on the corrected clock: its signing time is later than the prune's.
+        var records = await AuditFiles.ReadRecordsAsync(log.Store);
+        var leaves = records.Take(300).Select(r => r.LeafHash).ToList();
+        var fast = AuditFiles.SignCheckpoint(server, 300, TimeProvider.System.GetUtcNow().AddMinutes(10), MerkleTree.Root(leaves, 300), records[299].ChainHash);
+        await using (var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token))
+        {
+            AuditStore.InsertCheckpoint(connection, null, fast);
+        }
+
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        var (exit, output) = await AuditProcessTests.RunAsync("audit", "prune", "--data", data.Path, "--before", "512", "--archive", Path.Combine(data.Path, "a.jsonl"));
+        Assert.True(exit == 0, output);
+
+        (exit, output) = await AuditProcessTests.RunAsync("audit", "verify", "--data", data.Path);
+        Assert.True(exit == 0, output);
+        Assert.Contains("checkpoint(s) sign only a prefix of the pruned records", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,12 +38,12 @@ internal static class AuditFiles
         => Task.WhenAll(Enumerable.Range(0, count).Select(i => log.AppendAsync(new JsonObject { ["kind"] = "note", ["time"] = log.Now(), ["n"] = i }, Token)));
 
     /// <summary>A checkpoint validly signed with the server's active key over whatever tree it is told.</summary>
-    public static StoredCheckpoint SignCheckpoint(SwitchboardTestServer server, long treeSize, DateTimeOffset at)
+    public static StoredCheckpoint SignCheckpoint(SwitchboardTestServer server, long treeSize, DateTimeOffset at, byte[]? root = null, byte[]? chain = null)
     {
         var ring = server.GetRequiredService<SigningKeyRing>();
         var credentials = ring.GetSigningCredentials()!;
         var key = ring.State.Keys.First(k => k.Kid == credentials.Key.KeyId);
-        return AuditCheckpoints.Sign(treeSize, new byte[32], new byte[32], at, credentials, key.PublicJwk);
+        return AuditCheckpoints.Sign(treeSize, root ?? new byte[32], chain ?? new byte[32], at, credentials, key.PublicJwk);
     }
 
     /// <summary>The public JWK of the server's active signing key.</summary>

@@ -118,7 +118,8 @@ public static class AuditPruner
             {
                 record.Transaction = transaction;
                 record.CommandText = """
-                    INSERT INTO audit_pruned (before_seq, chain_hash, pruned_at, archive) VALUES ($before, $chain, $at, $archive);
+                    INSERT INTO audit_pruned (before_seq, chain_hash, pruned_at, archive, checkpoints_through)
+                    VALUES ($before, $chain, $at, $archive, (SELECT COALESCE(MAX(id), 0) FROM audit_checkpoints));
                     DELETE FROM audit_log WHERE seq < $before;
                     """;
                 record.Parameters.AddWithValue("$before", before);

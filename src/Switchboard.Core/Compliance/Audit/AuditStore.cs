@@ -68,6 +68,11 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
                 archive     TEXT NOT NULL
             ) STRICT;
             """),
+        // The id of the newest checkpoint when the prune committed: a checkpoint over pruned records stored after it was
+        // signed over a log missing them. (Comparing signing times instead raised a false alarm after a clock stepped back.)
+        (4, "audit_pruned_checkpoints_through", """
+            ALTER TABLE audit_pruned ADD COLUMN checkpoints_through INTEGER;
+            """),
     ];
 
     /// <summary>Opens a connection, creating the file and applying migrations when <paramref name="create"/> is true.</summary>
@@ -280,9 +285,9 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
     /// record it archived, when, and into which file (empty when nothing was pruned, also on a database from before
     /// pruning existed). The log now starts at the last one's <c>Before</c>.
     /// </summary>
-    internal static List<(long Before, byte[] ChainHash, string PrunedAt, string Archive)> ReadPrunes(SqliteConnection connection, SqliteTransaction? transaction)
+    internal static List<(long Before, byte[] ChainHash, string PrunedAt, string Archive, long? CheckpointsThrough)> ReadPrunes(SqliteConnection connection, SqliteTransaction? transaction)
     {
-        var prunes = new List<(long, byte[], string, string)>();
+        var prunes = new List<(long, byte[], string, string, long?)>();
         if (!TableExists(connection, transaction, "audit_pruned"))
         {
             return prunes;
@@ -291,18 +296,21 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
 
-        command.CommandText = "SELECT before_seq, chain_hash, pruned_at, archive FROM audit_pruned ORDER BY before_seq;";
+        // A file last opened by the version before migration 4 (audit verify does not migrate) has no such column.
+        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('audit_pruned') WHERE name = 'checkpoints_through';";
+        var through = (long)command.ExecuteScalar()! > 0 ? "checkpoints_through" : "NULL";
+        command.CommandText = $"SELECT before_seq, chain_hash, pruned_at, archive, {through} FROM audit_pruned ORDER BY before_seq;";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            prunes.Add((reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), reader.GetString(3)));
+            prunes.Add((reader.GetInt64(0), (byte[])reader[1], reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4)));
         }
 
         return prunes;
     }
 
     /// <summary>The latest <c>audit prune</c> (null when there was none).</summary>
-    internal static (long Before, byte[] ChainHash, string PrunedAt, string Archive)? ReadPruned(SqliteConnection connection, SqliteTransaction? transaction)
+    internal static (long Before, byte[] ChainHash, string PrunedAt, string Archive, long? CheckpointsThrough)? ReadPruned(SqliteConnection connection, SqliteTransaction? transaction)
         => ReadPrunes(connection, transaction) is { Count: > 0 } prunes ? prunes[^1] : null;
 
     /// <summary>The saved set of open intents: which calls had no outcome record among the records before <c>ThroughSequence</c>.</summary>
@@ -389,6 +397,22 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         }
 
         return checkpoints;
+    }
+
+    /// <summary>The stored id of each checkpoint (by its JWS): the order in which they were stored.</summary>
+    internal static Dictionary<string, long> ReadCheckpointIds(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT id, jws FROM audit_checkpoints;";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            ids.TryAdd(reader.GetString(1), reader.GetInt64(0));
+        }
+
+        return ids;
     }
 
     /// <summary>A record row as selected by <c>seq, record, leaf_hash, chain_hash</c>.</summary>

@@ -165,14 +165,20 @@ public static class AuditVerifier
         }
 
         long verifiedSize = 0;
-        // A checkpoint over only part of the pruned records can be checked for its signature only; one signed after the
+        // A checkpoint over only part of the pruned records can be checked for its signature only; one stored after the
         // prune that took its records away cannot be honest (a version without pruning, signing over the retained rows).
+        // "After" is by the order checkpoints were stored in; signing times decide only for a prune recorded before that
+        // order was kept, or a checkpoint found only in the exported file.
+        var storedOrder = prunes.Any(p => p.CheckpointsThrough is not null) ? AuditStore.ReadCheckpointIds(connection, snapshot) : null;
         foreach (var checkpoint in checkpoints.Where(c => c.TreeSize < first))
         {
             var prune = prunes.First(p => p.Before > checkpoint.TreeSize);
-            if (string.CompareOrdinal(checkpoint.CreatedAt, prune.PrunedAt) > 0)
+            var storedAfter = prune.CheckpointsThrough is { } through && storedOrder!.TryGetValue(checkpoint.Jws, out var id)
+                ? id > through
+                : string.CompareOrdinal(checkpoint.CreatedAt, prune.PrunedAt) > 0;
+            if (storedAfter)
             {
-                return Fail(checkpoint.TreeSize, checkpoints, $"a checkpoint signed at {checkpoint.CreatedAt} covers {checkpoint.TreeSize} records, but records before {prune.Before} had been pruned at {prune.PrunedAt}: it was signed over a log missing them (a server version without pruning?)", warnings, first);
+                return Fail(checkpoint.TreeSize, checkpoints, $"a checkpoint signed at {checkpoint.CreatedAt} covers {checkpoint.TreeSize} records, but records before {prune.Before} had been pruned (at {prune.PrunedAt}) before it was stored: it was signed over a log missing them (a server version without pruning?)", warnings, first);
             }
         }
 
