@@ -36,26 +36,18 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
 
         var path = Path.GetFullPath(Path.Combine(switchboard.DataDirectory, KeyFileName));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var created = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Owner-only from the moment the file exists.
+            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        FileStream stream;
         try
         {
-            var created = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
-            var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                // Owner-only from the moment the file exists.
-                fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using (var stream = new FileStream(path, fileOptions))
-            {
-                stream.Write(created);
-                // Every signing key in the database is encrypted with this key: a crash must not leave the name of an
-                // empty file behind while the database keeps rows only this key opens.
-                stream.Flush(flushToDisk: true);
-            }
-
-            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(path)!);
-            return created;
+            stream = new FileStream(path, fileOptions);
         }
         catch (IOException) when (File.Exists(path))
         {
@@ -81,6 +73,27 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
 
                 Thread.Sleep(10);
             }
+        }
+
+        try
+        {
+            using (stream)
+            {
+                stream.Write(created);
+                stream.Flush();
+                // Every signing key in the database is encrypted with this key: a crash must not leave the name of an
+                // empty file behind while the database keeps rows only this key opens.
+                Storage.DurableFile.SyncFile(stream.SafeFileHandle, path);
+            }
+
+            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(path)!);
+            return created;
+        }
+        catch (IOException ex)
+        {
+            // The start stops before anything is encrypted with it. The file stays: a replica starting at the same moment
+            // may already have read it.
+            throw new SwitchboardStartupException($"Could not create the key-encryption key: {ex.Message}");
         }
     }
 }

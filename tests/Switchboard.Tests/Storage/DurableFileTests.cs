@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Switchboard.Compliance.Audit;
 using Switchboard.Storage;
@@ -44,7 +45,7 @@ public sealed partial class DurableFileTests
     {
         using var data = new TemporaryDirectory();
         var folder = Path.Combine(data.Path, "fresh");
-        var (exit, output, trace) = await TraceAsync(data, "keys", "list", "--data", folder);
+        var (exit, output, trace) = await TraceAsync(data, [], "keys", "list", "--data", folder);
         Assert.True(exit == 0, output);
 
         var keyFile = Path.Combine(folder, Switchboard.Security.KeyEncryptionKeyProvider.KeyFileName);
@@ -56,12 +57,77 @@ public sealed partial class DurableFileTests
     }
 
     [Fact]
+    public async Task AKeyEncryptionKeyTheDiskDidNotTake_StopsTheStart_WithTheReason()
+    {
+        using var data = new TemporaryDirectory();
+        var folder = Path.Combine(data.Path, "fresh");
+        var keyFile = Path.Combine(folder, Switchboard.Security.KeyEncryptionKeyProvider.KeyFileName);
+
+        // The disk answers the key file's fsync with EIO (FileStream.Flush(true) would let that pass).
+        var (exit, output, _) = await TraceAsync(data, ["-P", keyFile, "-e", "inject=fsync:error=EIO"], "keys", "list", "--data", folder);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("Could not create the key-encryption key", output, StringComparison.Ordinal);
+        Assert.Contains("Input/output error", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheAuditArchive_IsFsyncedWithItsFolder_BeforeTheRecordsAreDeleted()
     {
         using var data = new TemporaryDirectory();
+        var (archiveFolder, archive) = await PrepareLogAsync(data);
+
+        var (exit, output, trace) = await TraceAsync(data, [], "audit", "prune", "--data", data.Path, "--before", "512", "--archive", archive);
+        Assert.True(exit == 0, output);
+
+        var archiveSync = SyncOf(trace, archive);
+        var folderSync = Syncs(trace, archiveFolder).FirstOrDefault(i => i > archiveSync, -1);
+        var deleteCommit = Syncs(trace, Path.Combine(data.Path, "audit.db-wal")).FirstOrDefault(i => i > archiveSync, -1);
+        Assert.True(archiveSync >= 0, "the archive was not fsynced:\n" + string.Join('\n', trace));
+        Assert.True(folderSync > archiveSync, "the archive's folder was not fsynced after it:\n" + string.Join('\n', trace));
+        Assert.True(deleteCommit > folderSync, "the delete was committed before the archive's folder was fsynced:\n" + string.Join('\n', trace));
+    }
+
+    [Fact]
+    public async Task AnArchiveTheDiskDidNotTake_PrunesNothing_AndIsRemoved()
+    {
+        using var data = new TemporaryDirectory();
+        var (_, archive) = await PrepareLogAsync(data);
+        var before = (await AuditFiles.ReadRecordsAsync(new AuditStore(Path.Combine(data.Path, "audit.db")))).Count;
+
+        var (exit, output, _) = await TraceAsync(data, ["-P", archive, "-e", "inject=fsync:error=EIO"], "audit", "prune", "--data", data.Path, "--before", "512", "--archive", archive);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("not pruned:", output, StringComparison.Ordinal);
+        Assert.Contains("Input/output error", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(archive), "an archive the disk did not take was left behind");
+        Assert.Equal(before, (await AuditFiles.ReadRecordsAsync(new AuditStore(Path.Combine(data.Path, "audit.db")))).Count);
+    }
+
+    [Fact]
+    public async Task TheExportedCheckpointsAndKeys_AreFsynced_AndTheirFolder()
+    {
+        using var data = new TemporaryDirectory();
+        var export = Path.Combine(data.Path, "audit-export");
+        var (exit, output, trace) = await TraceServeAsync(data, () => File.Exists(Path.Combine(export, "checkpoints.jsonl")) && File.ReadAllText(Path.Combine(export, "checkpoints.jsonl")).Contains('\n', StringComparison.Ordinal));
+        Assert.True(exit == 0, output);
+
+        var lines = string.Join('\n', trace);
+        var checkpoints = SyncOf(trace, Path.Combine(export, "checkpoints.jsonl"));
+        var keys = Array.FindIndex(trace, line => SyncCall().Match(line) is { Success: true } m && m.Groups["path"].Value.StartsWith(Path.Combine(export, "keys.jwks."), StringComparison.Ordinal));
+        Assert.True(keys >= 0, "keys.jwks was not written through a fsynced temporary file:\n" + lines);
+        Assert.True(checkpoints > keys, "checkpoints.jsonl was not fsynced after the key set:\n" + lines);
+        Assert.True(Syncs(trace, export).Any(i => i > checkpoints), "the export folder was not fsynced after its files:\n" + lines);
+        Assert.True(Syncs(trace, data.Path).Any(i => i < keys), "the data folder was not fsynced after the export folder appeared in it:\n" + lines);
+        Assert.Empty(Directory.GetFiles(export, "*.tmp"));
+    }
+
+    private static async Task<(string Folder, string Archive)> PrepareLogAsync(TemporaryDirectory data)
+    {
         var archiveFolder = Path.Combine(data.Path, "archives");
         Directory.CreateDirectory(archiveFolder);
-        var archive = Path.Combine(archiveFolder, "a.jsonl");
         await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             var log = server.GetRequiredService<AuditLog>();
@@ -69,53 +135,115 @@ public sealed partial class DurableFileTests
             Assert.NotNull(await log.CheckpointAsync(Token));
         }
 
-        var (exit, output, trace) = await TraceAsync(data, "audit", "prune", "--data", data.Path, "--before", "512", "--archive", archive);
-        Assert.True(exit == 0, output);
-
-        var archiveSync = SyncOf(trace, archive);
-        var folderSync = Syncs(trace, archiveFolder).FirstOrDefault(i => i > archiveSync, -1);
-        var lastDatabaseSync = LastSyncOf(trace, Path.Combine(data.Path, "audit.db-wal"));
-        Assert.True(archiveSync >= 0, "the archive was not fsynced:\n" + string.Join('\n', trace));
-        Assert.True(folderSync > archiveSync, "the archive's folder was not fsynced after it:\n" + string.Join('\n', trace));
-        Assert.True(lastDatabaseSync > folderSync, "the delete was committed before the archive's folder was fsynced:\n" + string.Join('\n', trace));
+        return (archiveFolder, Path.Combine(archiveFolder, "a.jsonl"));
     }
 
-    /// <summary>Runs the executable under <c>strace -f</c>; returns the trace's lines (its fsync calls).</summary>
-    private static async Task<(int Exit, string Output, string[] Trace)> TraceAsync(TemporaryDirectory scratch, params string[] arguments)
+    private static string Strace()
     {
         var strace = new[] { "/usr/bin/strace", "/bin/strace" }.FirstOrDefault(File.Exists);
         if (strace is null)
         {
-            const string message = "strace is not installed (scripts/install-test-prereqs.sh installs it).";
-            if (NodeTooling.IsCi)
-            {
-                Assert.Fail(message);
-            }
-
-            Assert.Skip(message);
+            Unavailable("strace is not installed (scripts/install-test-prereqs.sh installs it).");
         }
 
-        var traceFile = Path.Combine(scratch.Path, "strace.txt");
-        var start = new ProcessStartInfo(strace) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", traceFile, SwitchboardProcess.ExecutablePath, .. arguments])
+        return strace!;
+    }
+
+    private static void Unavailable(string message)
+    {
+        if (NodeTooling.IsCi)
+        {
+            Assert.Fail(message);
+        }
+
+        Assert.Skip(message);
+    }
+
+    /// <summary>Runs the executable under <c>strace -f -y</c> (plus <paramref name="options"/>); returns its exit code,
+    /// output and the trace's fsync lines.</summary>
+    private static async Task<(int Exit, string Output, string[] Trace)> TraceAsync(TemporaryDirectory scratch, string[] options, params string[] arguments)
+    {
+        using var process = StartTraced(scratch, options, arguments, out var traceFile);
+        var stdout = process.StandardOutput.ReadToEndAsync(Token);
+        var stderr = process.StandardError.ReadToEndAsync(Token);
+        try
+        {
+            await process.WaitForExitAsync(Token).WaitAsync(TimeSpan.FromSeconds(60), Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        var output = await stdout + await stderr;
+        return (process.ExitCode, output, Read(traceFile, output));
+    }
+
+    /// <summary>Runs <c>switchboard serve</c> under strace until <paramref name="done"/> holds, then stops it with SIGTERM.</summary>
+    private static async Task<(int Exit, string Output, string[] Trace)> TraceServeAsync(TemporaryDirectory data, Func<bool> done)
+    {
+        using var process = StartTraced(data, [], ["serve", "--no-auth", "--urls", "http://127.0.0.1:0", "--data", data.Path], out var traceFile);
+        var stdout = process.StandardOutput.ReadToEndAsync(Token);
+        var stderr = process.StandardError.ReadToEndAsync(Token);
+        try
+        {
+            var waited = Stopwatch.StartNew();
+            while (!done() && !process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(50, Token);
+            }
+
+            // strace's child is the server: ask it to stop as an operator would.
+            var server = Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)).Where(n => n.All(char.IsAsciiDigit))
+                .FirstOrDefault(pid => File.ReadAllText($"/proc/{pid}/stat").Split(' ')[3] == process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(server is not null, "the traced server did not start");
+            _ = Kill(int.Parse(server!, System.Globalization.CultureInfo.InvariantCulture), 15);
+            await process.WaitForExitAsync(Token).WaitAsync(TimeSpan.FromSeconds(60), Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        var output = await stdout + await stderr;
+        return (process.ExitCode, output, Read(traceFile, output));
+    }
+
+    private static Process StartTraced(TemporaryDirectory scratch, string[] options, string[] arguments, out string traceFile)
+    {
+        traceFile = Path.Combine(scratch.Path, $"strace-{Guid.NewGuid():N}.txt");
+        var start = new ProcessStartInfo(Strace()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", .. options, "-o", traceFile, SwitchboardProcess.ExecutablePath, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Token);
-        var stderr = process.StandardError.ReadToEndAsync(Token);
-        await process.WaitForExitAsync(Token).WaitAsync(TimeSpan.FromSeconds(60), Token);
-        return (process.ExitCode, await stdout + await stderr, await File.ReadAllLinesAsync(traceFile, Token));
+        return Process.Start(start)!;
+    }
+
+    private static string[] Read(string traceFile, string output)
+    {
+        if (!File.Exists(traceFile) && output.Contains("ptrace", StringComparison.Ordinal))
+        {
+            // A container without the ptrace capability: strace cannot run here.
+            Unavailable("strace cannot trace processes here: " + output.Trim());
+        }
+
+        return File.ReadAllLines(traceFile);
     }
 
     /// <summary>The line index of the first fsync of <paramref name="path"/>, or -1.</summary>
     private static int SyncOf(string[] trace, string path) => Syncs(trace, path).DefaultIfEmpty(-1).First();
 
-    private static int LastSyncOf(string[] trace, string path) => Syncs(trace, path).DefaultIfEmpty(-1).Last();
-
     /// <summary>With <c>-y</c> strace prints each descriptor with its path (<c>fsync(7&lt;/a/b&gt;)</c>); a call another
-    /// thread interrupted continues on a later "resumed" line, so a call counts from the line where it starts.</summary>
+    /// thread interrupted ends with <c>&lt;unfinished ...&gt;</c> and resumes on a later line, so a call counts from the
+    /// line where it starts.</summary>
     private static IEnumerable<int> Syncs(string[] trace, string path)
     {
         for (var i = 0; i < trace.Length; i++)
@@ -127,6 +255,9 @@ public sealed partial class DurableFileTests
         }
     }
 
-    [GeneratedRegex("""^\d+\s+f(?:data)?sync\(\d+<(?<path>[^>]*)>\)""")]
+    [GeneratedRegex("""^\d+\s+f(?:data)?sync\(\d+<(?<path>[^>]*)>""")]
     private static partial Regex SyncCall();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }

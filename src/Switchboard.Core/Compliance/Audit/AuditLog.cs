@@ -39,6 +39,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly BlockingCollection<WorkItem> _queue = new(new ConcurrentQueue<WorkItem>());
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _exportedKids = new(StringComparer.Ordinal);
+    private bool _exportDirectorySynced;
 
     // Owned by the writer thread (and by StartAsync before it runs): the tree's frontier, the calls whose intent has no
     // outcome record since the last start record, and whether a failed batch left them to be read again from the store.
@@ -575,29 +576,65 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Appends the checkpoint to <c>checkpoints.jsonl</c> (fsynced) and adds its key to <c>keys.jwks</c> once.</summary>
+    /// <summary>
+    /// Appends the checkpoint to <c>checkpoints.jsonl</c> and adds its key to <c>keys.jwks</c> once, each fsynced, and the
+    /// folder once per process (a crash between creating a file and flushing its folder is mended by the next process).
+    /// Replicas sharing the data folder export too: an exclusive lock on <c>.lock</c> orders their appends and key-set
+    /// updates, so neither a line nor a key is lost to the other; readers of the files are not locked out.
+    /// </summary>
     private void Export(StoredCheckpoint checkpoint)
     {
-        Directory.CreateDirectory(ExportDirectory);
-        if (_exportedKids.Add(checkpoint.Kid))
+        if (!Directory.Exists(ExportDirectory))
+        {
+            Directory.CreateDirectory(ExportDirectory);
+            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(ExportDirectory)!);
+        }
+
+        using var exportLock = LockExportDirectory();
+        if (!_exportedKids.Contains(checkpoint.Kid))
         {
             var path = Path.Combine(ExportDirectory, "keys.jwks");
             var set = File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject existing ? existing : new JsonObject { ["keys"] = new JsonArray() };
-            ((JsonArray)set["keys"]!).Add(JsonNode.Parse(checkpoint.PublicJwk));
-            Storage.DurableFile.Replace(path, Encoding.UTF8.GetBytes(set.ToJsonString()));
+            var keys = (JsonArray)set["keys"]!;
+            if (!keys.Any(k => k?["kid"]?.GetValue<string>() == checkpoint.Kid))
+            {
+                keys.Add(JsonNode.Parse(checkpoint.PublicJwk));
+                Storage.DurableFile.Replace(path, Encoding.UTF8.GetBytes(set.ToJsonString()));
+            }
+
+            _exportedKids.Add(checkpoint.Kid);
         }
 
         var exported = Path.Combine(ExportDirectory, "checkpoints.jsonl");
-        var created = !File.Exists(exported);
-        using (var stream = new FileStream(exported, FileMode.Append, FileAccess.Write, FileShare.Read))
+        using (var stream = new FileStream(exported, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
         {
             stream.Write(Encoding.UTF8.GetBytes(AuditCheckpoints.ToExportLine(checkpoint) + "\n"));
-            stream.Flush(flushToDisk: true);
+            stream.Flush();
+            Storage.DurableFile.SyncFile(stream.SafeFileHandle, exported);
         }
 
-        if (created)
+        if (!_exportDirectorySynced)
         {
             Storage.DurableFile.SyncDirectory(ExportDirectory);
+            _exportDirectorySynced = true;
+        }
+    }
+
+    /// <summary>The export folder's lock (an exclusive open: <c>flock</c> on Unix), waited for at most two seconds.</summary>
+    private FileStream LockExportDirectory()
+    {
+        var path = Path.Combine(ExportDirectory, ".lock");
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (attempt < 400 && File.Exists(path))
+            {
+                // Another replica is exporting its checkpoint: a few milliseconds.
+                Thread.Sleep(5);
+            }
         }
     }
 

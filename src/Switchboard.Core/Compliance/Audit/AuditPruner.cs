@@ -96,9 +96,9 @@ public static class AuditPruner
                 }
 
                 await writer.FlushAsync(cancellationToken);
-#pragma warning disable CA1849 // fsync has no asynchronous form; the archive must be on disk before a record is deleted.
-                file.Flush(flushToDisk: true);
-#pragma warning restore CA1849
+                // The archive must be on disk before a record is deleted (checked: FileStream.Flush(true) does not report a
+                // failed fsync).
+                Storage.DurableFile.SyncFile(file.SafeFileHandle, archivePath);
             }
 
             // The archive's name must be as durable as its bytes before the records go.
