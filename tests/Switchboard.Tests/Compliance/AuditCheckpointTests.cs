@@ -39,6 +39,30 @@ public sealed class AuditCheckpointTests
         Assert.Equal(["2026-11-24T04:00:00.000Z", "2026-11-24T04:05:00.000Z", "2026-11-24T04:10:00.000Z"], checkpoints.Select(c => c.CreatedAt));
     }
 
+    [Fact]
+    public async Task AnExport_WaitsForTheExportLock_ThatAnotherReplicaHolds()
+    {
+        using var data = new TemporaryDirectory();
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+        var exported = Path.Combine(data.Path, "audit-export", "checkpoints.jsonl");
+        await WaitForLinesAsync(exported, 1);
+        var before = (await File.ReadAllLinesAsync(exported, Token)).Length;
+
+        // Another replica on the same data folder is exporting: it holds the lock (an exclusive open, flock on Unix).
+        var checkpoint = default(Task<StoredCheckpoint?>);
+        using (new FileStream(Path.Combine(data.Path, "audit-export", ".lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            checkpoint = log.CheckpointAsync(Token);
+            await Task.Delay(300, Token);
+            Assert.Equal(before, (await File.ReadAllLinesAsync(exported, Token)).Length);
+            Assert.False(checkpoint.IsCompleted, "the checkpoint was exported while another replica held the export lock");
+        }
+
+        Assert.NotNull(await checkpoint.WaitAsync(TimeSpan.FromSeconds(10), Token));
+        Assert.Equal(before + 1, (await File.ReadAllLinesAsync(exported, Token)).Length);
+    }
+
     private static async Task WaitForLinesAsync(string path, int count)
     {
         // The timer fires on the fake clock; the write itself is asynchronous, so wait for it (bounded).
