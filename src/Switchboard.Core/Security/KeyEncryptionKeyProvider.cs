@@ -63,7 +63,7 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
                 var existing = File.ReadAllBytes(path);
                 if (existing.Length == 32)
                 {
-                    return existing;
+                    return Durable(existing, path);
                 }
 
                 if (existing.Length > 32 || attempt == 100)
@@ -94,6 +94,28 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
             // The start stops before anything is encrypted with it. The file stays: a replica starting at the same moment
             // may already have read it.
             throw new SwitchboardStartupException($"Could not create the key-encryption key: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// An existing key file is flushed before anything is encrypted with it: the start that created it may have stopped
+    /// because the disk refused it, or another replica may not have flushed it yet. Once per start.
+    /// </summary>
+    private static byte[] Durable(byte[] key, string path)
+    {
+        try
+        {
+            using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+            {
+                Storage.DurableFile.SyncFile(handle, path);
+            }
+
+            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(path)!);
+            return key;
+        }
+        catch (IOException ex)
+        {
+            throw new SwitchboardStartupException($"Could not make the key-encryption key durable: {ex.Message}");
         }
     }
 }

@@ -18,6 +18,7 @@ internal static partial class DurableFile
     private const int InvalidArgument = 22;
     private const int NotSupportedLinux = 95;
     private const int NotSupportedMac = 45;
+    private const int FullFSyncCommand = 51;
 
     /// <summary>Writes <paramref name="bytes"/> to a new file next to <paramref name="path"/>, fsyncs it, renames it over
     /// <paramref name="path"/> and fsyncs the folder: a reader sees the old content or the new, never a torn file. The
@@ -60,7 +61,12 @@ internal static partial class DurableFile
         int result;
         do
         {
-            result = FSync(file);
+            // On macOS fsync reaches the drive but not its cache; F_FULLFSYNC does (as .NET's Flush(true) does there).
+            result = OperatingSystem.IsMacOS() ? FullFSync(file, FullFSyncCommand) : FSync(file);
+            if (result != 0 && OperatingSystem.IsMacOS() && Unsupported(Marshal.GetLastPInvokeError()))
+            {
+                result = FSync(file);
+            }
         }
         while (result != 0 && Marshal.GetLastPInvokeError() == Interrupted);
 
@@ -139,6 +145,9 @@ internal static partial class DurableFile
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int FSync(SafeFileHandle file);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FullFSync(SafeFileHandle file, int command);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int descriptor);

@@ -70,6 +70,13 @@ public sealed partial class DurableFileTests
         Assert.Contains("Could not create the key-encryption key", output, StringComparison.Ordinal);
         Assert.Contains("Input/output error", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+
+        // The next start finds the file the disk refused: it flushes it (and its folder) before encrypting with it.
+        var (again, againOutput, trace) = await TraceAsync(data, [], "keys", "list", "--data", folder);
+        Assert.True(again == 0, againOutput);
+        var fileSync = SyncOf(trace, keyFile);
+        Assert.True(fileSync >= 0, "the existing key file was not fsynced:\n" + string.Join('\n', trace));
+        Assert.True(Syncs(trace, folder).Any(i => i > fileSync), "its folder was not fsynced after it:\n" + string.Join('\n', trace));
     }
 
     [Fact]
@@ -104,6 +111,23 @@ public sealed partial class DurableFileTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.False(File.Exists(archive), "an archive the disk did not take was left behind");
         Assert.Equal(before, (await AuditFiles.ReadRecordsAsync(new AuditStore(Path.Combine(data.Path, "audit.db")))).Count);
+    }
+
+    [Fact]
+    public async Task APruneWhoseCommitTheDiskRefused_KeepsItsArchive_AndSaysTheOutcomeIsUnknown()
+    {
+        using var data = new TemporaryDirectory();
+        var (_, archive) = await PrepareLogAsync(data);
+
+        // The commit's WAL frames are written, their fsync fails: SQLite answers with an error, yet a later opening of
+        // the database may apply them, so the archive may be the only copy of the records.
+        var (exit, output, _) = await TraceAsync(data, ["-P", Path.Combine(data.Path, "audit.db-wal"), "-e", "inject=fsync:error=EIO"], "audit", "prune", "--data", data.Path, "--before", "512", "--archive", archive);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("prune outcome unknown", output, StringComparison.Ordinal);
+        Assert.Contains("may or may not have been deleted", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.Equal(512, (await File.ReadAllLinesAsync(archive, Token)).Length);
     }
 
     [Fact]
@@ -186,12 +210,16 @@ public sealed partial class DurableFileTests
     private static async Task<(int Exit, string Output, string[] Trace)> TraceServeAsync(TemporaryDirectory data, Func<bool> done)
     {
         using var process = StartTraced(data, [], ["serve", "--no-auth", "--urls", "http://127.0.0.1:0", "--data", data.Path], out var traceFile);
-        var stdout = process.StandardOutput.ReadToEndAsync(Token);
-        var stderr = process.StandardError.ReadToEndAsync(Token);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => { if (e.Data is { } line) { lines.Enqueue(line); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { lines.Enqueue(line); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         try
         {
+            // Stopped only once it serves: a SIGTERM during start-up ends it with a failed start instead of a clean stop.
             var waited = Stopwatch.StartNew();
-            while (!done() && !process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(60))
+            while ((!done() || !lines.Any(l => l.Contains("is serving MCP at", StringComparison.Ordinal))) && !process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(50, Token);
             }
@@ -211,7 +239,8 @@ public sealed partial class DurableFileTests
             }
         }
 
-        var output = await stdout + await stderr;
+        await process.WaitForExitAsync(Token);
+        var output = string.Join('\n', lines);
         return (process.ExitCode, output, Read(traceFile, output));
     }
 

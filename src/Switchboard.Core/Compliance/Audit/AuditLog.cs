@@ -41,6 +41,10 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly HashSet<string> _exportedKids = new(StringComparer.Ordinal);
     private bool _exportDirectorySynced;
 
+    /// <summary>Checkpoints stored but not yet exported (oldest first), at most <see cref="MaxPendingExports"/>.</summary>
+    private readonly List<StoredCheckpoint> _pendingExports = [];
+    private const int MaxPendingExports = 10_000;
+
     // Owned by the writer thread (and by StartAsync before it runs): the tree's frontier, the calls whose intent has no
     // outcome record since the last start record, and whether a failed batch left them to be read again from the store.
     private readonly HashSet<long> _openIntents = [];
@@ -564,8 +568,8 @@ public sealed partial class AuditLog : IAsyncDisposable
             var checkpoint = AuditCheckpoints.Sign(size, root, chain, _timeProvider.GetUtcNow(), credentials, key.PublicJwk);
             AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
             transaction.Commit();
-            Export(checkpoint);
             _latestCheckpoint = checkpoint;
+            TryExport(checkpoint);
             item.Completion.TrySetResult(checkpoint);
         }
         catch (Exception ex)
@@ -577,12 +581,36 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Appends the checkpoint to <c>checkpoints.jsonl</c> and adds its key to <c>keys.jwks</c> once, each fsynced, and the
-    /// folder once per process (a crash between creating a file and flushing its folder is mended by the next process).
-    /// Replicas sharing the data folder export too: an exclusive lock on <c>.lock</c> orders their appends and key-set
-    /// updates, so neither a line nor a key is lost to the other; readers of the files are not locked out.
+    /// Exports the checkpoint, and any an earlier export missed, in order. A checkpoint is stored and signed whether or
+    /// not its export succeeds; one that could not be exported (the folder unwritable, the disk refusing, another replica
+    /// holding the lock) is logged and exported with the next one, so the writer never waits long on the export folder.
     /// </summary>
-    private void Export(StoredCheckpoint checkpoint)
+    private void TryExport(StoredCheckpoint checkpoint)
+    {
+        _pendingExports.Add(checkpoint);
+        try
+        {
+            Export(_pendingExports);
+            _pendingExports.Clear();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            if (_pendingExports.Count > MaxPendingExports)
+            {
+                _pendingExports.RemoveAt(0);
+            }
+
+            Log.ExportFailed(_logger, checkpoint.TreeSize, _pendingExports.Count, ex.GetType().Name, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Appends the checkpoints to <c>checkpoints.jsonl</c> and adds their keys to <c>keys.jwks</c> once, each fsynced, and
+    /// the folder once per process (a crash between creating a file and flushing its folder is mended by the next
+    /// process). Replicas sharing the data folder export too: an exclusive lock on <c>.lock</c> orders their appends and
+    /// key-set updates, so neither a line nor a key is lost to the other; readers of the files are not locked out.
+    /// </summary>
+    private void Export(List<StoredCheckpoint> checkpoints)
     {
         if (!Directory.Exists(ExportDirectory))
         {
@@ -591,7 +619,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
 
         using var exportLock = LockExportDirectory();
-        if (!_exportedKids.Contains(checkpoint.Kid))
+        foreach (var checkpoint in checkpoints.Where(c => !_exportedKids.Contains(c.Kid)).DistinctBy(c => c.Kid))
         {
             var path = Path.Combine(ExportDirectory, "keys.jwks");
             var set = File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject existing ? existing : new JsonObject { ["keys"] = new JsonArray() };
@@ -608,7 +636,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         var exported = Path.Combine(ExportDirectory, "checkpoints.jsonl");
         using (var stream = new FileStream(exported, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
         {
-            stream.Write(Encoding.UTF8.GetBytes(AuditCheckpoints.ToExportLine(checkpoint) + "\n"));
+            stream.Write(Encoding.UTF8.GetBytes(string.Concat(checkpoints.Select(c => AuditCheckpoints.ToExportLine(c) + "\n"))));
             stream.Flush();
             Storage.DurableFile.SyncFile(stream.SafeFileHandle, exported);
         }
@@ -620,7 +648,8 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    /// <summary>The export folder's lock (an exclusive open: <c>flock</c> on Unix), waited for at most two seconds.</summary>
+    /// <summary>The export folder's lock (an exclusive open: <c>flock</c> on Unix), waited for at most 100 ms: another
+    /// replica holds it for the milliseconds of one export.</summary>
     private FileStream LockExportDirectory()
     {
         var path = Path.Combine(ExportDirectory, ".lock");
@@ -630,10 +659,9 @@ public sealed partial class AuditLog : IAsyncDisposable
             {
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (attempt < 400 && File.Exists(path))
+            catch (IOException) when (attempt < 50 && File.Exists(path))
             {
-                // Another replica is exporting its checkpoint: a few milliseconds.
-                Thread.Sleep(5);
+                Thread.Sleep(2);
             }
         }
     }
@@ -685,6 +713,9 @@ public sealed partial class AuditLog : IAsyncDisposable
 
         [LoggerMessage(EventId = 7003, EventName = "AuditCheckpointFailed", Level = LogLevel.Warning, Message = "Audit: checkpoint failed ({ExceptionType}: {Reason})")]
         public static partial void CheckpointFailed(ILogger logger, string exceptionType, string reason);
+
+        [LoggerMessage(EventId = 7008, EventName = "AuditExportFailed", Level = LogLevel.Warning, Message = "Audit: the checkpoint at tree size {TreeSize} is stored and signed but not exported yet ({Pending} waiting; {ExceptionType}: {Reason}); the next checkpoint exports them")]
+        public static partial void ExportFailed(ILogger logger, long treeSize, int pending, string exceptionType, string reason);
 
         [LoggerMessage(EventId = 7004, EventName = "AuditNoSigningKey", Level = LogLevel.Warning, Message = "Audit: no active signing key; checkpoint skipped")]
         public static partial void NoSigningKey(ILogger logger);

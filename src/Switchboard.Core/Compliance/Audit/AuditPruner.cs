@@ -7,6 +7,12 @@ namespace Switchboard.Compliance.Audit;
 /// <summary>A prune that must not happen; the message says why (shown to the operator as is).</summary>
 public sealed class AuditPruneRefusedException(string message) : Exception(message);
 
+/// <summary>
+/// The prune's commit failed: SQLite may already have written it to the WAL, where a later opening of the database can
+/// still apply it. Whether the records were deleted is unknown, so the archive is kept.
+/// </summary>
+public sealed class AuditPruneOutcomeUnknownException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>What <see cref="AuditPruner.PruneAsync"/> did.</summary>
 public sealed record AuditPruneResult(long From, long Before, string Archive);
 
@@ -61,6 +67,7 @@ public static class AuditPruner
         }
 
         var created = false;
+        var committing = false;
         try
         {
             byte[]? chain = null;
@@ -129,7 +136,16 @@ public static class AuditPruner
                 await record.ExecuteNonQueryAsync(cancellationToken);
             }
 
+            committing = true;
             await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (committing)
+        {
+            // A failed COMMIT is not a rollback: its frames may be in the WAL (only their fsync failed), and the next
+            // opening of the database may apply them. The archive may then be the only copy of these records.
+            throw new AuditPruneOutcomeUnknownException(
+                $"the commit failed ({ex.Message}); records {from} to {before - 1} may or may not have been deleted, so the archive {archivePath} is kept. Run `switchboard audit verify` to see where the log starts, and keep the archive if it starts at {before}.",
+                ex);
         }
         catch when (created)
         {

@@ -179,9 +179,14 @@ internal static class ComplianceCommands
                 await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
                 return SwitchboardCommandLine.UsageError;
             }
+            catch (AuditPruneOutcomeUnknownException ex)
+            {
+                await Console.Error.WriteLineAsync("switchboard: prune outcome unknown: " + ex.Message);
+                return 1;
+            }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
             {
-                // Nothing was deleted (the delete is the last step of one transaction).
+                // Nothing was deleted: the failure came before the commit (a failed commit is the case above).
                 await Console.Error.WriteLineAsync("switchboard: not pruned: " + ex.Message);
                 return 1;
             }
