@@ -105,7 +105,19 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
     {
         try
         {
-            using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+            // Opened for writing (Windows flushes only such handles; some network file systems refuse fsync on a read-only
+            // descriptor); a file the operator made read-only is then left as it is.
+            Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return key;
+            }
+
+            using (handle)
             {
                 Storage.DurableFile.SyncFile(handle, path);
             }
@@ -113,7 +125,7 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
             Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(path)!);
             return key;
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new SwitchboardStartupException($"Could not make the key-encryption key durable: {ex.Message}");
         }

@@ -123,7 +123,7 @@ public sealed partial class DurableFileTests
         // the database may apply them, so the archive may be the only copy of the records.
         var (exit, output, _) = await TraceAsync(data, ["-P", Path.Combine(data.Path, "audit.db-wal"), "-e", "inject=fsync:error=EIO"], "audit", "prune", "--data", data.Path, "--before", "512", "--archive", archive);
 
-        Assert.Equal(1, exit);
+        Assert.Equal(3, exit);
         Assert.Contains("prune outcome unknown", output, StringComparison.Ordinal);
         Assert.Contains("may or may not have been deleted", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
@@ -146,6 +146,66 @@ public sealed partial class DurableFileTests
         Assert.True(Syncs(trace, export).Any(i => i > checkpoints), "the export folder was not fsynced after its files:\n" + lines);
         Assert.True(Syncs(trace, data.Path).Any(i => i < keys), "the data folder was not fsynced after the export folder appeared in it:\n" + lines);
         Assert.Empty(Directory.GetFiles(export, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task ExportsTheDiskRefused_AreCutBackAndRetried_AndTheNextRunExportsWhatWasLeft()
+    {
+        using var data = new TemporaryDirectory();
+        var export = Path.Combine(data.Path, "audit-export");
+        var exported = Path.Combine(export, "checkpoints.jsonl");
+        var serving = Stopwatch.StartNew();
+
+        // A checkpoint a second; every fsync of checkpoints.jsonl fails: each attempt writes its lines, fails, cuts them
+        // off again and keeps the checkpoints for the next attempt (which used to write them all again, and again).
+        var (exit, output, _) = await TraceServeAsync(
+            data,
+            () => serving.Elapsed > TimeSpan.FromSeconds(4),
+            ["-P", exported, "-e", "inject=fsync:error=EIO"],
+            new Dictionary<string, string> { ["Switchboard__Compliance__Audit__CheckpointInterval"] = "00:00:01" });
+        Assert.True(exit == 0, output);
+        Assert.Contains("not exported yet", output, StringComparison.Ordinal);
+        Assert.Empty(File.Exists(exported) ? await File.ReadAllLinesAsync(exported, Token) : []);
+
+        // The next run exports every stored checkpoint the last one could not, once each, in order, before its own.
+        await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
+        {
+            var log = server.GetRequiredService<AuditLog>();
+            await using var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
+            var stored = (await AuditStore.ReadCheckpointsAsync(connection, null, Token)).Select(c => c.Jws).ToList();
+            Assert.True(stored.Count >= 4, $"only {stored.Count} checkpoints were stored");
+            var problems = new List<string>();
+            Assert.Equal(stored, AuditVerifier.ReadExported(export, problems).Select(c => c.Jws));
+            Assert.Empty(problems);
+        }
+    }
+
+    [Fact]
+    public async Task ADamagedKeySet_StopsTheExport_NotTheCheckpoint_AndTheExportResumesOnceItIsRepaired()
+    {
+        using var data = new TemporaryDirectory();
+        var export = Path.Combine(data.Path, "audit-export");
+        Directory.CreateDirectory(export);
+        await File.WriteAllTextAsync(Path.Combine(export, "keys.jwks"), "{}", Token);
+        await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
+        var log = server.GetRequiredService<AuditLog>();
+
+        var held = await log.CheckpointAsync(Token);
+        Assert.NotNull(held);
+        Assert.False(File.Exists(Path.Combine(export, "checkpoints.jsonl")) && (await File.ReadAllLinesAsync(Path.Combine(export, "checkpoints.jsonl"), Token)).Length > 0);
+        using (var http = server.CreateHttpClient())
+        {
+            // The stored checkpoint backs proofs although it is not exported.
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri($"/audit/proof/0", UriKind.Relative), Token)).StatusCode);
+        }
+
+        File.Delete(Path.Combine(export, "keys.jwks"));
+        var next = await log.CheckpointAsync(Token);
+        var problems = new List<string>();
+        var lines = AuditVerifier.ReadExported(export, problems).Select(c => c.Jws).ToList();
+        Assert.Empty(problems);
+        Assert.Equal([held!.Jws, next!.Jws], lines.TakeLast(2));
+        Assert.Contains(held.Kid, await File.ReadAllTextAsync(Path.Combine(export, "keys.jwks"), Token), StringComparison.Ordinal);
     }
 
     private static async Task<(string Folder, string Archive)> PrepareLogAsync(TemporaryDirectory data)
@@ -207,9 +267,9 @@ public sealed partial class DurableFileTests
     }
 
     /// <summary>Runs <c>switchboard serve</c> under strace until <paramref name="done"/> holds, then stops it with SIGTERM.</summary>
-    private static async Task<(int Exit, string Output, string[] Trace)> TraceServeAsync(TemporaryDirectory data, Func<bool> done)
+    private static async Task<(int Exit, string Output, string[] Trace)> TraceServeAsync(TemporaryDirectory data, Func<bool> done, string[]? options = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = StartTraced(data, [], ["serve", "--no-auth", "--urls", "http://127.0.0.1:0", "--data", data.Path], out var traceFile);
+        using var process = StartTraced(data, options ?? [], ["serve", "--no-auth", "--urls", "http://127.0.0.1:0", "--data", data.Path], out var traceFile, environment);
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) => { if (e.Data is { } line) { lines.Enqueue(line); } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { lines.Enqueue(line); } };
@@ -244,10 +304,15 @@ public sealed partial class DurableFileTests
         return (process.ExitCode, output, Read(traceFile, output));
     }
 
-    private static Process StartTraced(TemporaryDirectory scratch, string[] options, string[] arguments, out string traceFile)
+    private static Process StartTraced(TemporaryDirectory scratch, string[] options, string[] arguments, out string traceFile, IReadOnlyDictionary<string, string>? environment = null)
     {
         traceFile = Path.Combine(scratch.Path, $"strace-{Guid.NewGuid():N}.txt");
         var start = new ProcessStartInfo(Strace()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var argument in (string[])["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", .. options, "-o", traceFile, SwitchboardProcess.ExecutablePath, .. arguments])
         {
             start.ArgumentList.Add(argument);

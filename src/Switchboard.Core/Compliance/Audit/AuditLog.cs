@@ -38,12 +38,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     private readonly ILogger<AuditLog> _logger;
     private readonly BlockingCollection<WorkItem> _queue = new(new ConcurrentQueue<WorkItem>());
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly HashSet<string> _exportedKids = new(StringComparer.Ordinal);
-    private bool _exportDirectorySynced;
-
-    /// <summary>Checkpoints stored but not yet exported (oldest first), at most <see cref="MaxPendingExports"/>.</summary>
-    private readonly List<StoredCheckpoint> _pendingExports = [];
-    private const int MaxPendingExports = 10_000;
+    private readonly AuditExport _export;
 
     // Owned by the writer thread (and by StartAsync before it runs): the tree's frontier, the calls whose intent has no
     // outcome record since the last start record, and whether a failed batch left them to be read again from the store.
@@ -68,7 +63,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         Store = new AuditStore(Path.Combine(switchboard.Value.DataDirectory, _options.FileName), _options.SurvivesPowerLoss);
-        ExportDirectory = Path.GetFullPath(Path.Combine(switchboard.Value.DataDirectory, _options.ExportDirectory));
+        _export = new AuditExport(Path.GetFullPath(Path.Combine(switchboard.Value.DataDirectory, _options.ExportDirectory)), logger);
     }
 
     public bool Enabled => _options.Enabled;
@@ -78,7 +73,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     public AuditStore Store { get; }
 
     /// <summary>Where checkpoints and their keys are copied.</summary>
-    public string ExportDirectory { get; }
+    public string ExportDirectory => _export.Directory;
 
     /// <summary>Records durably written so far.</summary>
     public long Size => Volatile.Read(ref _size);
@@ -104,6 +99,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             // One checkpoint is signed a minute (Audit:CheckpointInterval), half a million a year: only the newest is read,
             // in the same transaction, so it covers no record this start has not seen.
             _latestCheckpoint = await AuditStore.ReadLatestCheckpointAsync(_connection, cancellationToken, transaction);
+            _export.Load(_connection, transaction);
             await transaction.CommitAsync(cancellationToken);
             previousSize = _nextSequence;
             if (built > 0)
@@ -113,8 +109,6 @@ public sealed partial class AuditLog : IAsyncDisposable
 
             incomplete = [.. _openIntents.Order()];
         }
-
-        LoadExportedKids();
 
         _writer = new Thread(RunWriter) { IsBackground = true, Name = "audit-writer" };
         _writer.Start();
@@ -569,7 +563,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             AuditStore.InsertCheckpoint(_connection, transaction, checkpoint);
             transaction.Commit();
             _latestCheckpoint = checkpoint;
-            TryExport(checkpoint);
+            _export.TryExport(checkpoint);
             item.Completion.TrySetResult(checkpoint);
         }
         catch (Exception ex)
@@ -577,107 +571,6 @@ public sealed partial class AuditLog : IAsyncDisposable
             _derivedStateStale = true;
             Log.CheckpointFailed(_logger, ex.GetType().Name, ex.Message);
             item.Completion.TrySetResult(null);
-        }
-    }
-
-    /// <summary>
-    /// Exports the checkpoint, and any an earlier export missed, in order. A checkpoint is stored and signed whether or
-    /// not its export succeeds; one that could not be exported (the folder unwritable, the disk refusing, another replica
-    /// holding the lock) is logged and exported with the next one, so the writer never waits long on the export folder.
-    /// </summary>
-    private void TryExport(StoredCheckpoint checkpoint)
-    {
-        _pendingExports.Add(checkpoint);
-        try
-        {
-            Export(_pendingExports);
-            _pendingExports.Clear();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
-        {
-            if (_pendingExports.Count > MaxPendingExports)
-            {
-                _pendingExports.RemoveAt(0);
-            }
-
-            Log.ExportFailed(_logger, checkpoint.TreeSize, _pendingExports.Count, ex.GetType().Name, ex.Message);
-        }
-    }
-
-    /// <summary>
-    /// Appends the checkpoints to <c>checkpoints.jsonl</c> and adds their keys to <c>keys.jwks</c> once, each fsynced, and
-    /// the folder once per process (a crash between creating a file and flushing its folder is mended by the next
-    /// process). Replicas sharing the data folder export too: an exclusive lock on <c>.lock</c> orders their appends and
-    /// key-set updates, so neither a line nor a key is lost to the other; readers of the files are not locked out.
-    /// </summary>
-    private void Export(List<StoredCheckpoint> checkpoints)
-    {
-        if (!Directory.Exists(ExportDirectory))
-        {
-            Directory.CreateDirectory(ExportDirectory);
-            Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(ExportDirectory)!);
-        }
-
-        using var exportLock = LockExportDirectory();
-        foreach (var checkpoint in checkpoints.Where(c => !_exportedKids.Contains(c.Kid)).DistinctBy(c => c.Kid))
-        {
-            var path = Path.Combine(ExportDirectory, "keys.jwks");
-            var set = File.Exists(path) && JsonNode.Parse(File.ReadAllText(path)) is JsonObject existing ? existing : new JsonObject { ["keys"] = new JsonArray() };
-            var keys = (JsonArray)set["keys"]!;
-            if (!keys.Any(k => k?["kid"]?.GetValue<string>() == checkpoint.Kid))
-            {
-                keys.Add(JsonNode.Parse(checkpoint.PublicJwk));
-                Storage.DurableFile.Replace(path, Encoding.UTF8.GetBytes(set.ToJsonString()));
-            }
-
-            _exportedKids.Add(checkpoint.Kid);
-        }
-
-        var exported = Path.Combine(ExportDirectory, "checkpoints.jsonl");
-        using (var stream = new FileStream(exported, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(string.Concat(checkpoints.Select(c => AuditCheckpoints.ToExportLine(c) + "\n"))));
-            stream.Flush();
-            Storage.DurableFile.SyncFile(stream.SafeFileHandle, exported);
-        }
-
-        if (!_exportDirectorySynced)
-        {
-            Storage.DurableFile.SyncDirectory(ExportDirectory);
-            _exportDirectorySynced = true;
-        }
-    }
-
-    /// <summary>The export folder's lock (an exclusive open: <c>flock</c> on Unix), waited for at most 100 ms: another
-    /// replica holds it for the milliseconds of one export.</summary>
-    private FileStream LockExportDirectory()
-    {
-        var path = Path.Combine(ExportDirectory, ".lock");
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (attempt < 50 && File.Exists(path))
-            {
-                Thread.Sleep(2);
-            }
-        }
-    }
-
-    private void LoadExportedKids()
-    {
-        var path = Path.Combine(ExportDirectory, "keys.jwks");
-        if (File.Exists(path) && JsonNode.Parse(File.ReadAllText(path))?["keys"] is JsonArray keys)
-        {
-            foreach (var key in keys)
-            {
-                if (key?["kid"]?.GetValue<string>() is { } kid)
-                {
-                    _exportedKids.Add(kid);
-                }
-            }
         }
     }
 
@@ -713,9 +606,6 @@ public sealed partial class AuditLog : IAsyncDisposable
 
         [LoggerMessage(EventId = 7003, EventName = "AuditCheckpointFailed", Level = LogLevel.Warning, Message = "Audit: checkpoint failed ({ExceptionType}: {Reason})")]
         public static partial void CheckpointFailed(ILogger logger, string exceptionType, string reason);
-
-        [LoggerMessage(EventId = 7008, EventName = "AuditExportFailed", Level = LogLevel.Warning, Message = "Audit: the checkpoint at tree size {TreeSize} is stored and signed but not exported yet ({Pending} waiting; {ExceptionType}: {Reason}); the next checkpoint exports them")]
-        public static partial void ExportFailed(ILogger logger, long treeSize, int pending, string exceptionType, string reason);
 
         [LoggerMessage(EventId = 7004, EventName = "AuditNoSigningKey", Level = LogLevel.Warning, Message = "Audit: no active signing key; checkpoint skipped")]
         public static partial void NoSigningKey(ILogger logger);

@@ -137,7 +137,8 @@ public static class AuditPruner
             }
 
             committing = true;
-            await transaction.CommitAsync(cancellationToken);
+            // Not cancellable: once asked to commit, the outcome is what the database says.
+            await transaction.CommitAsync(CancellationToken.None);
         }
         catch (Exception ex) when (committing)
         {

@@ -399,6 +399,20 @@ public sealed class AuditStore(string path, bool survivesPowerLoss = true)
         return checkpoints;
     }
 
+    /// <summary>The newest checkpoints first, at most <paramref name="limit"/>, read as the caller goes.</summary>
+    internal static IEnumerable<StoredCheckpoint> ReadNewestCheckpoints(SqliteConnection connection, SqliteTransaction? transaction, int limit)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT tree_size, root_hash, chain_hash, created_at, kid, public_jwk, jws FROM audit_checkpoints ORDER BY id DESC LIMIT $limit;";
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return ReadCheckpoint(reader);
+        }
+    }
+
     /// <summary>The stored id of each checkpoint (by its JWS): the order in which they were stored.</summary>
     internal static Dictionary<string, long> ReadCheckpointIds(SqliteConnection connection, SqliteTransaction? transaction)
     {

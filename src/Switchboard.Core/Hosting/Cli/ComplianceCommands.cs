@@ -15,6 +15,9 @@ namespace Switchboard.Hosting.Cli;
 /// </summary>
 internal static class ComplianceCommands
 {
+    /// <summary>The exit code of an <c>audit prune</c> whose commit failed: records may or may not have been deleted.</summary>
+    internal const int PruneOutcomeUnknown = 3;
+
     /// <summary>Exit code of <c>audit verify</c> when the log fails verification.</summary>
     public const int VerificationFailed = 1;
 
@@ -182,7 +185,7 @@ internal static class ComplianceCommands
             catch (AuditPruneOutcomeUnknownException ex)
             {
                 await Console.Error.WriteLineAsync("switchboard: prune outcome unknown: " + ex.Message);
-                return 1;
+                return PruneOutcomeUnknown;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
             {
