@@ -105,21 +105,24 @@ public sealed class KeyEncryptionKeyProvider(IOptions<SecurityOptions> security,
     {
         try
         {
-            // Opened for writing (Windows flushes only such handles; some network file systems refuse fsync on a read-only
-            // descriptor); a file the operator made read-only is then left as it is.
-            Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+            // Opened for writing where it can be (Windows flushes only such handles; some network file systems refuse fsync
+            // on a read-only descriptor), else for reading (a read-only file or mount: Linux flushes that too).
+            Microsoft.Win32.SafeHandles.SafeFileHandle? handle;
             try
             {
-                handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
             }
-            catch (UnauthorizedAccessException)
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
             {
-                return key;
+                handle = OperatingSystem.IsWindows() ? null : File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             }
 
-            using (handle)
+            if (handle is not null)
             {
-                Storage.DurableFile.SyncFile(handle, path);
+                using (handle)
+                {
+                    Storage.DurableFile.SyncFile(handle, path);
+                }
             }
 
             Storage.DurableFile.SyncDirectory(Path.GetDirectoryName(path)!);

@@ -154,26 +154,20 @@ public sealed partial class DurableFileTests
         using var data = new TemporaryDirectory();
         var export = Path.Combine(data.Path, "audit-export");
         var exported = Path.Combine(export, "checkpoints.jsonl");
-        var serving = Stopwatch.StartNew();
 
-        // A checkpoint a second; every fsync of checkpoints.jsonl fails: each attempt writes its lines, fails, cuts them
-        // off again and keeps the checkpoints for the next attempt (which used to write them all again, and again).
-        var (exit, output, _) = await TraceServeAsync(
-            data,
-            () => serving.Elapsed > TimeSpan.FromSeconds(4),
-            ["-P", exported, "-e", "inject=fsync:error=EIO"],
-            new Dictionary<string, string> { ["Switchboard__Compliance__Audit__CheckpointInterval"] = "00:00:01" });
-        Assert.True(exit == 0, output);
-        Assert.Contains("not exported yet", output, StringComparison.Ordinal);
+        // Every fsync of checkpoints.jsonl fails: each attempt writes its lines, fails, cuts them off again and keeps the
+        // checkpoints for the next attempt (which used to write them all again, and again).
+        await ServeWithFailingFsyncAsync(data, exported);
         Assert.Empty(File.Exists(exported) ? await File.ReadAllLinesAsync(exported, Token) : []);
 
         // The next run exports every stored checkpoint the last one could not, once each, in order, before its own.
         await using (var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token))
         {
             var log = server.GetRequiredService<AuditLog>();
+            Assert.NotNull(await log.CheckpointAsync(Token));
             await using var connection = await log.Store.OpenAsync(create: false, TimeSpan.FromSeconds(5), Token);
             var stored = (await AuditStore.ReadCheckpointsAsync(connection, null, Token)).Select(c => c.Jws).ToList();
-            Assert.True(stored.Count >= 4, $"only {stored.Count} checkpoints were stored");
+            Assert.True(stored.Count >= 5, $"only {stored.Count} checkpoints were stored");
             var problems = new List<string>();
             Assert.Equal(stored, AuditVerifier.ReadExported(export, problems).Select(c => c.Jws));
             Assert.Empty(problems);
@@ -181,12 +175,47 @@ public sealed partial class DurableFileTests
     }
 
     [Fact]
-    public async Task ADamagedKeySet_StopsTheExport_NotTheCheckpoint_AndTheExportResumesOnceItIsRepaired()
+    public async Task AFolderSyncTheDiskRefuses_DoesNotWriteDurableLinesAgain()
+    {
+        using var data = new TemporaryDirectory();
+        var export = Path.Combine(data.Path, "audit-export");
+
+        // The lines' own fsync succeeds, the export folder's fails every time (it is retried with each export).
+        await ServeWithFailingFsyncAsync(data, export);
+
+        var lines = await File.ReadAllLinesAsync(Path.Combine(export, "checkpoints.jsonl"), Token);
+        Assert.True(lines.Length >= 3, $"only {lines.Length} lines");
+        Assert.Equal(lines.Length, lines.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public async Task AKeyFileOnAReadOnlyMount_IsFlushedThroughAReadOnlyHandle_AndTheStartGoesOn()
+    {
+        using var data = new TemporaryDirectory();
+        var folder = Path.Combine(data.Path, "kek");
+        var keyFile = Path.Combine(folder, Switchboard.Security.KeyEncryptionKeyProvider.KeyFileName);
+        string[] issue = ["token", "issue", "--sub", "someone", "--scope", "tools:*", "--data", folder];
+        var (first, firstOutput, _) = await TraceAsync(data, [], issue);
+        Assert.True(first == 0, firstOutput);
+
+        // Opening the existing key file for writing fails as on a read-only mount (EROFS; the third open of its path:
+        // the create that finds it, the read, then the open for flushing). Issuing a token decrypts the signing key.
+        var (exit, output, trace) = await TraceAsync(data, ["-P", keyFile, "-e", "trace=fsync,openat", "-e", "inject=openat:error=EROFS:when=3"], issue);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains(trace, line => line.Contains("EROFS", StringComparison.Ordinal) && line.Contains("(INJECTED)", StringComparison.Ordinal));
+        Assert.True(SyncOf(trace, keyFile) >= 0, "the key file was not flushed through a read-only handle:\n" + string.Join('\n', trace));
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("[]")]
+    public async Task ADamagedKeySet_StopsTheExport_NotTheCheckpoint_AndTheExportResumesOnceItIsRepaired(string damaged)
     {
         using var data = new TemporaryDirectory();
         var export = Path.Combine(data.Path, "audit-export");
         Directory.CreateDirectory(export);
-        await File.WriteAllTextAsync(Path.Combine(export, "keys.jwks"), "{}", Token);
+        await File.WriteAllTextAsync(Path.Combine(export, "keys.jwks"), damaged, Token);
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
 
@@ -206,6 +235,20 @@ public sealed partial class DurableFileTests
         Assert.Empty(problems);
         Assert.Equal([held!.Jws, next!.Jws], lines.TakeLast(2));
         Assert.Contains(held.Kid, await File.ReadAllTextAsync(Path.Combine(export, "keys.jwks"), Token), StringComparison.Ordinal);
+    }
+
+    /// <summary>Serves for four seconds, signing a checkpoint a second, with every fsync of <paramref name="path"/>
+    /// failing; checks the server stopped cleanly and logged exports it could not finish.</summary>
+    private static async Task ServeWithFailingFsyncAsync(TemporaryDirectory data, string path)
+    {
+        var serving = Stopwatch.StartNew();
+        var (exit, output, _) = await TraceServeAsync(
+            data,
+            () => serving.Elapsed > TimeSpan.FromSeconds(4),
+            ["-P", path, "-e", "inject=fsync:error=EIO"],
+            new Dictionary<string, string> { ["Switchboard__Compliance__Audit__CheckpointInterval"] = "00:00:01" });
+        Assert.True(exit == 0, output);
+        Assert.Contains("not exported yet", output, StringComparison.Ordinal);
     }
 
     private static async Task<(string Folder, string Archive)> PrepareLogAsync(TemporaryDirectory data)

@@ -35,12 +35,15 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
 
     private string KeysPath => Path.Combine(Directory, "keys.jwks");
 
-    /// <summary>Reads which keys are exported, and queues the stored checkpoints newer than the last exported line.</summary>
-    public void Load(SqliteConnection connection, SqliteTransaction? transaction)
+    private HashSet<string> _recentlyExported = new(StringComparer.Ordinal);
+
+    /// <summary>Reads which keys are exported and which checkpoints the file ends with (before the start's database
+    /// transaction: no file I/O under its lock).</summary>
+    public void LoadFiles()
     {
         try
         {
-            if (File.Exists(KeysPath) && JsonNode.Parse(File.ReadAllText(KeysPath))?["keys"] is JsonArray keys)
+            if (File.Exists(KeysPath) && JsonNode.Parse(File.ReadAllText(KeysPath)) is JsonObject set && set["keys"] is JsonArray keys)
             {
                 foreach (var key in keys)
                 {
@@ -51,17 +54,23 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The next export reports it; the key is then added again if missing.
             Log.ExportFailed(logger, 0, 0, ex.GetType().Name, ex.Message);
         }
 
-        var last = LastExportedJws();
+        _recentlyExported = ExportedTail();
+    }
+
+    /// <summary>Queues the stored checkpoints newer than the newest one the file ends with (replicas sharing the folder
+    /// export in lock order, not id order: any line in the file's tail counts).</summary>
+    public void QueueUnexported(SqliteConnection connection, SqliteTransaction? transaction)
+    {
         var missed = new List<StoredCheckpoint>();
         foreach (var checkpoint in AuditStore.ReadNewestCheckpoints(connection, transaction, MaxPending))
         {
-            if (checkpoint.Jws == last)
+            if (_recentlyExported.Contains(checkpoint.Jws))
             {
                 break;
             }
@@ -84,12 +93,19 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
         try
         {
             Export(_pending);
+            // The lines are durable: whatever fails from here on must not write them again.
             _pending.Clear();
+            if (!_directorySynced)
+            {
+                Storage.DurableFile.SyncDirectory(Directory);
+                _directorySynced = true;
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             if (_pending.Count > MaxPending)
             {
+                Log.Dropped(logger, _pending.Count - MaxPending);
                 _pending.RemoveRange(0, _pending.Count - MaxPending);
             }
 
@@ -142,19 +158,15 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
                 {
                     stream.SetLength(end);
                 }
-                catch (IOException)
+                catch (Exception cut) when (cut is IOException or UnauthorizedAccessException)
                 {
+                    // The original error is the one to report.
                 }
 
                 throw;
             }
         }
 
-        if (!_directorySynced)
-        {
-            Storage.DurableFile.SyncDirectory(Directory);
-            _directorySynced = true;
-        }
     }
 
     private void AddKey(StoredCheckpoint checkpoint)
@@ -207,14 +219,15 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
         return last == '\n';
     }
 
-    /// <summary>The JWS of the last complete line of <c>checkpoints.jsonl</c> (read from its tail), or null.</summary>
-    private string? LastExportedJws()
+    /// <summary>The JWS of the complete lines in the last 64 KiB of <c>checkpoints.jsonl</c> (about 70 checkpoints).</summary>
+    private HashSet<string> ExportedTail()
     {
+        var tail = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             if (!File.Exists(CheckpointsPath))
             {
-                return null;
+                return tail;
             }
 
             using var stream = new FileStream(CheckpointsPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -222,27 +235,29 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
             stream.Seek(-length, SeekOrigin.End);
             var buffer = new byte[length];
             stream.ReadExactly(buffer);
-            var lines = Encoding.UTF8.GetString(buffer).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            for (var i = lines.Length - 1; i >= 0; i--)
+            foreach (var line in Encoding.UTF8.GetString(buffer).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                if (AuditCheckpoints.FromExportLine(lines[i]) is { } checkpoint)
+                if (AuditCheckpoints.FromExportLine(line) is { } checkpoint)
                 {
-                    return checkpoint.Jws;
+                    tail.Add(checkpoint.Jws);
                 }
             }
-
-            return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return null;
+            // Unreadable: every stored checkpoint (up to the limit) is queued; duplicates are harmless to verification.
         }
+
+        return tail;
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 7008, EventName = "AuditExportFailed", Level = LogLevel.Warning, Message = "Audit: the checkpoint at tree size {TreeSize} is stored and signed but not exported yet ({Pending} waiting; {ExceptionType}: {Reason}); the next checkpoint exports them")]
         public static partial void ExportFailed(ILogger logger, long treeSize, int pending, string exceptionType, string reason);
+
+        [LoggerMessage(EventId = 7012, EventName = "AuditExportDropped", Level = LogLevel.Error, Message = "Audit: {Count} stored checkpoint(s) could not be exported for too long and are no longer retried; they remain in the database")]
+        public static partial void Dropped(ILogger logger, int count);
 
         [LoggerMessage(EventId = 7009, EventName = "AuditExportCatchingUp", Level = LogLevel.Information, Message = "Audit: {Count} stored checkpoint(s) were not exported by the previous run; the next checkpoint exports them")]
         public static partial void CatchingUp(ILogger logger, int count);

@@ -90,6 +90,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _connection = await Store.OpenAsync(create: true, _options.WriteTimeout, cancellationToken);
+        _export.LoadFiles();
         long previousSize;
         List<long> incomplete;
         await using (var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken))
@@ -99,7 +100,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             // One checkpoint is signed a minute (Audit:CheckpointInterval), half a million a year: only the newest is read,
             // in the same transaction, so it covers no record this start has not seen.
             _latestCheckpoint = await AuditStore.ReadLatestCheckpointAsync(_connection, cancellationToken, transaction);
-            _export.Load(_connection, transaction);
+            _export.QueueUnexported(_connection, transaction);
             await transaction.CommitAsync(cancellationToken);
             previousSize = _nextSequence;
             if (built > 0)
