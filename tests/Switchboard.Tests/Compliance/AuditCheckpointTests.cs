@@ -46,11 +46,14 @@ public sealed class AuditCheckpointTests
         await using var server = await SwitchboardTestServer.StartAsync(dataDirectory: data, cancellationToken: Token);
         var log = server.GetRequiredService<AuditLog>();
         var exported = Path.Combine(data.Path, "audit-export", "checkpoints.jsonl");
-        await WaitForLinesAsync(exported, 1);
-        var before = (await File.ReadAllLinesAsync(exported, Token)).Length;
 
-        // Another replica on the same data folder holds the export lock (an exclusive open, flock on Unix) longer than the
-        // writer waits for it: the checkpoint is stored and signed, and not exported yet.
+        // The writer exports on its own thread before it answers: once this checkpoint is back, no export holds the lock.
+        Assert.NotNull(await log.CheckpointAsync(Token));
+        var before = (await File.ReadAllLinesAsync(exported, Token)).Length;
+        Assert.True(before >= 1);
+
+        // Another replica on the same data folder holds the export lock (an exclusive open, flock on Unix): the writer does
+        // not wait for it; the checkpoint is stored and signed, and not exported yet.
         StoredCheckpoint? held;
         using (new FileStream(Path.Combine(data.Path, "audit-export", ".lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
         {

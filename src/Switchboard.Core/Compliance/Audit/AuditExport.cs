@@ -14,7 +14,7 @@ namespace Switchboard.Compliance.Audit;
 /// <item>Replicas sharing the data folder take turns through an exclusive lock on <c>.lock</c> (a <c>flock</c>), so no
 /// line or key is lost to another replica's export; readers are not locked out.</item>
 /// <item>A checkpoint is stored and signed whether or not its export succeeds. One that cannot be exported (the disk
-/// refuses, the folder is not writable, the key set is damaged, another replica holds the lock past 100 ms) is logged
+/// refuses, the folder is not writable, the key set is damaged, another replica holds the lock) is logged
 /// and exported with the next, in order; what a failed attempt wrote is cut off again, so a retry never duplicates
 /// lines. At start, checkpoints stored after the last exported line (a previous run stopped with some unexported) are
 /// queued too.</item>
@@ -193,23 +193,10 @@ internal sealed partial class AuditExport(string directory, ILogger logger)
         _exportedKids.Add(checkpoint.Kid);
     }
 
-    /// <summary>The export folder's lock (an exclusive open: <c>flock</c> on Unix), waited for at most 100 ms: another
-    /// replica holds it for the milliseconds of one export.</summary>
+    /// <summary>The export folder's lock (an exclusive open: <c>flock</c> on Unix), tried once: while another replica
+    /// holds it, this export is deferred to the next checkpoint (<see cref="TryExport"/>), so the writer never waits.</summary>
     private FileStream Lock()
-    {
-        var path = Path.Combine(Directory, ".lock");
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (attempt < 50 && File.Exists(path))
-            {
-                Thread.Sleep(2);
-            }
-        }
-    }
+        => new(Path.Combine(Directory, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
 
     private static bool EndsWithNewline(FileStream stream, long end)
     {
